@@ -72,6 +72,7 @@ func TestParseErrors(t *testing.T) {
 		{" != c", "invalid field selector: missing field name before '!=' at position 1"},
 		{"a b=c", "invalid field selector: field name 'a b' at position 0 must consist of letters, digits, '.', '_' or '-'"},
 		{"a!b=c", "invalid field selector: field name 'a!b' at position 0 must consist of letters, digits, '.', '_' or '-'"},
+		{`a\=b=c`, `invalid field selector: field name 'a\=b' at position 0 must consist of letters, digits, '.', '_' or '-'`},
 		{"a=b=c", "invalid field selector: unescaped '=' at position 3 in value 'b=c': write it as '\\='"},
 		{"a==b=c", "invalid field selector: unescaped '=' at position 4 in value 'b=c': write it as '\\='"},
 		{"a!==b", "invalid field selector: unescaped '=' at position 3 in value '=b': write it as '\\='"},
