@@ -42,6 +42,8 @@ func (noopMetric) Observe(float64) {}
 // NoopMetricsProvider makes metrics that record nothing; it is the default.
 type NoopMetricsProvider struct{}
 
+var _ MetricsProvider = NoopMetricsProvider{}
+
 func (NoopMetricsProvider) NewDepthMetric(string) GaugeMetric            { return noopMetric{} }
 func (NoopMetricsProvider) NewAddsMetric(string) CounterMetric           { return noopMetric{} }
 func (NoopMetricsProvider) NewLatencyMetric(string) HistogramMetric      { return noopMetric{} }
