@@ -12,13 +12,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
-	"skiff.dev/apiserver/internal/registry"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
 
-// target is a parsed REST path.
-type target struct {
+// restTarget is a parsed REST path.
+type restTarget struct {
 	group, version  string
 	namespace       string
 	resource, name  string
@@ -29,8 +28,8 @@ type target struct {
 }
 
 // parsePath reads /api/v1/..., /apis/<group>/<version>/... paths.
-func parsePath(p string) (target, bool) {
-	var t target
+func parsePath(p string) (restTarget, bool) {
+	var t restTarget
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
 	case len(parts) >= 2 && parts[0] == "api":
@@ -69,7 +68,7 @@ func parsePath(p string) (target, bool) {
 // watch streams a REST watch: one JSON event per line, flushed as it comes,
 // {"type":"ADDED","object":{...}}; a failure ends the stream with an ERROR
 // event carrying a Status, as Kubernetes does.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) {
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 	watch, ok := s.reg.Watch(t.group, t.resource)
 	if !ok || t.sub != "" {
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
@@ -125,7 +124,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) {
 }
 
 // podLog streams pods/{name}/log as plain text.
-func (s *Server) podLog(w http.ResponseWriter, r *http.Request, t target) {
+func (s *Server) podLog(w http.ResponseWriter, r *http.Request, t restTarget) {
 	opts := &corev1.PodLogOptions{}
 	if err := gwruntime.PopulateQueryParameters(opts, r.URL.Query(), utilities.NewDoubleArray(nil)); err != nil {
 		writeError(w, apierrors.BadRequest("invalid query: %v", err))
@@ -211,7 +210,7 @@ func (s *Server) discoveryAPIs(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{"kind": "APIGroupList", "apiVersion": "v1", "groups": s.groups()})
 }
 
-func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t target) {
+func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t restTarget) {
 	if t.groupDiscovery {
 		for _, g := range s.groups() {
 			if g.Name == t.group {
@@ -258,4 +257,3 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 	writeJSON(w, map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
 }
 
-var _ = registry.Info{}
