@@ -64,7 +64,9 @@ func withTaint(key, value, effect string) func(*corev1.Node) {
 	}
 }
 
-func withLabel(k, v string) func(*corev1.Node) { return func(n *corev1.Node) { n.Metadata.Labels[k] = v } }
+func withLabel(k, v string) func(*corev1.Node) {
+	return func(n *corev1.Node) { n.Metadata.Labels[k] = v }
+}
 
 func withToleration(key, op, value, effect string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) {
