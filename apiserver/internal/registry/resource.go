@@ -725,3 +725,29 @@ func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
 		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
 	}
 }
+
+// deleteAllIn deletes every object of this kind in namespace ns (pods
+// gracefully) and reports how many still exist.
+func (r *Resource[T, L, EV, R]) deleteAllIn(ctx context.Context, ns string) (int, error) {
+	page, err := r.deps.Store.List(ctx, r.listPrefix(ns), "", 0, nil)
+	if err != nil {
+		return 0, r.storageErr(err, "")
+	}
+	left := 0
+	for _, kv := range page.Items {
+		obj, err := r.decode(kv)
+		if err != nil {
+			continue
+		}
+		m := metaOf(obj)
+		if m.DeletionTimestamp == nil {
+			if _, err := r.Delete(ctx, &metav1.DeleteOptions{Namespace: ns, Name: m.Name}); err != nil && !apierrors.IsNotFound(err) {
+				return 0, err
+			}
+		}
+		if _, _, err := r.get(ctx, ns, m.Name); err == nil {
+			left++
+		}
+	}
+	return left, nil
+}
