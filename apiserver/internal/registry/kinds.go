@@ -45,13 +45,13 @@ type Registry struct {
 	watches  map[string]WatchFunc
 	deleters []func(ctx context.Context, ns string) (int, error)
 	runners  []func(context.Context)
-	readies []<-chan struct{}
+	readies  []<-chan struct{}
 }
 
 // Compile-time checks: each kind's resource is its generated gRPC service.
 var (
-	_ appsv1.DeploymentServiceServer     = (*scaleServer[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentRequest])(nil)
-	_ coordinationv1.LeaseServiceServer  = (*Resource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseRequest])(nil)
+	_ appsv1.DeploymentServiceServer    = (*scaleServer[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentRequest])(nil)
+	_ coordinationv1.LeaseServiceServer = (*Resource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseRequest])(nil)
 )
 
 // withMeta wraps a kind's validation with the checks every object gets.
@@ -95,7 +95,9 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 	nsr := add(reg, NewResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest](nsDeps,
 		core("Namespace", "namespaces", "namespace", false, true, "ns"),
 		withFields(rules(validation.DefaultNamespace, validation.ValidateNamespace, validation.ValidateNamespaceUpdate),
-			func(n *corev1.Namespace) map[string]string { return map[string]string{"status.phase": n.GetStatus().GetPhase()} },
+			func(n *corev1.Namespace) map[string]string {
+				return map[string]string{"status.phase": n.GetStatus().GetPhase()}
+			},
 			"status.phase")))
 	reg.Namespaces = &NamespaceServer{namespaceResource: nsr, reg: reg, cleanupInterval: 2 * time.Second}
 	if deps.NamespaceActive == nil {

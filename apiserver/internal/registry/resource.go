@@ -28,14 +28,14 @@ const MaxObjectBytes = 3 << 19
 
 // Info describes a kind for storage keys, errors and discovery.
 type Info struct {
-	Group      string // "" for core
-	Version    string
-	Kind       string // Pod
-	Resource   string // pods
-	Singular   string // pod
-	Namespaced bool
-	ShortNames []string
-	HasStatus  bool
+	Group        string // "" for core
+	Version      string
+	Kind         string // Pod
+	Resource     string // pods
+	Singular     string // pod
+	Namespaced   bool
+	ShortNames   []string
+	HasStatus    bool
 	Subresources []string // e.g. "binding", "log", "scale"
 }
 
@@ -86,8 +86,8 @@ type Deps struct {
 	Store  *storage.Store
 	Cacher storage.CacherConfig
 	// NamespaceActive admits a write into a namespace.
-	NamespaceActive func(ctx context.Context, ns string) error
-	Metrics         *Metrics
+	NamespaceActive  func(ctx context.Context, ns string) error
+	Metrics          *Metrics
 	BookmarkInterval time.Duration
 	Now              func() time.Time
 }
