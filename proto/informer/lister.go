@@ -1,40 +1,11 @@
 package informer
 
 import (
-	"maps"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"skiff.dev/proto/labels"
 )
-
-// Selector picks objects by their labels.
-type Selector interface {
-	Matches(labels map[string]string) bool
-}
-
-// SelectorFunc adapts a function (e.g. another package's selector's
-// Matches method) to a Selector.
-type SelectorFunc func(labels map[string]string) bool
-
-// Matches implements Selector.
-func (f SelectorFunc) Matches(labels map[string]string) bool { return f(labels) }
-
-// Everything selects every object.
-func Everything() Selector { return SelectorFunc(func(map[string]string) bool { return true }) }
-
-// SelectorFromSet selects objects that have every label in set (an empty
-// set selects everything), like a matchLabels selector.
-func SelectorFromSet(set map[string]string) Selector {
-	set = maps.Clone(set)
-	return SelectorFunc(func(labels map[string]string) bool {
-		for k, v := range set {
-			if got, ok := labels[k]; !ok || got != v {
-				return false
-			}
-		}
-		return true
-	})
-}
 
 // Lister reads one kind from an informer's cache. The objects are the
 // cache's own: clone before changing (informer.Clone).
@@ -69,13 +40,13 @@ func (l Lister[T]) Get(namespace, name string) (T, error) {
 }
 
 // List returns the objects selector matches across all namespaces; a nil
-// selector matches everything.
-func (l Lister[T]) List(selector Selector) []T {
+// selector matches everything, as does labels.Everything().
+func (l Lister[T]) List(selector labels.Selector) []T {
 	return filter[T](l.store.List(), selector)
 }
 
 // ListNamespace returns the objects of one namespace that selector matches.
-func (l Lister[T]) ListNamespace(namespace string, selector Selector) []T {
+func (l Lister[T]) ListNamespace(namespace string, selector labels.Selector) []T {
 	objs, _ := l.store.ByIndex(NamespaceIndex, namespace) // the index always exists
 	return filter[T](objs, selector)
 }
@@ -89,14 +60,14 @@ func (l Lister[T]) ByIndex(indexName, value string) ([]T, error) {
 	return filter[T](objs, nil), nil
 }
 
-func filter[T Object](objs []Object, selector Selector) []T {
+func filter[T Object](objs []Object, selector labels.Selector) []T {
 	out := make([]T, 0, len(objs))
 	for _, obj := range objs {
 		t, ok := obj.(T)
 		if !ok {
 			continue
 		}
-		if selector != nil && !selector.Matches(obj.GetMetadata().GetLabels()) {
+		if selector != nil && !selector.Matches(labels.Set(obj.GetMetadata().GetLabels())) {
 			continue
 		}
 		out = append(out, t)

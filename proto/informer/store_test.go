@@ -8,6 +8,7 @@ import (
 	metav1 "skiff.dev/proto/meta/v1"
 
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/labels"
 )
 
 func pod(ns, name, node string, labels map[string]string) *corev1.Pod {
@@ -146,17 +147,22 @@ func TestLister(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	parsed, err := labels.Parse("app in (web,db),!tier")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		got  []*corev1.Pod
 		want []string
 	}{
 		{"all", l.List(nil), []string{"db/c", "web/a", "web/b"}},
-		{"everything", l.List(Everything()), []string{"db/c", "web/a", "web/b"}},
-		{"app=web", l.List(SelectorFromSet(map[string]string{"app": "web"})), []string{"web/a", "web/b"}},
-		{"app=web,tier=front", l.List(SelectorFromSet(map[string]string{"app": "web", "tier": "front"})), []string{"web/a"}},
+		{"everything", l.List(labels.Everything()), []string{"db/c", "web/a", "web/b"}},
+		{"app=web", l.List(labels.SelectorFromSet(labels.Set{"app": "web"})), []string{"web/a", "web/b"}},
+		{"app=web,tier=front", l.List(labels.SelectorFromSet(labels.Set{"app": "web", "tier": "front"})), []string{"web/a"}},
+		{"app in (web,db),!tier", l.List(parsed), []string{"db/c", "web/b"}},
 		{"namespace db", l.ListNamespace("db", nil), []string{"db/c"}},
-		{"namespace web, app=db", l.ListNamespace("web", SelectorFromSet(map[string]string{"app": "db"})), nil},
+		{"namespace web, app=db", l.ListNamespace("web", labels.SelectorFromSet(labels.Set{"app": "db"})), nil},
 	}
 	for _, tt := range tests {
 		if got := names(tt.got); !slices.Equal(got, tt.want) {
