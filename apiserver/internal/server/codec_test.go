@@ -16,11 +16,15 @@ func TestDecodeKubernetesJSON(t *testing.T) {
 		wantErr string
 	}{
 		{name: "numbers where the API has strings", body: `{"metadata":{"name":"web"},"spec":{"ports":[{"port":80,"targetPort":8080}]}}`,
-			check: func(s *corev1.Service) bool { return s.Spec.Ports[0].TargetPort == "8080" && s.Spec.Ports[0].Port == 80 }},
+			check: func(s *corev1.Service) bool {
+				return s.Spec.Ports[0].TargetPort == "8080" && s.Spec.Ports[0].Port == 80
+			}},
 		{name: "named target port", body: `{"spec":{"ports":[{"port":80,"targetPort":"http"}]}}`,
 			check: func(s *corev1.Service) bool { return s.Spec.Ports[0].TargetPort == "http" }},
 		{name: "yaml", yaml: true, body: "metadata:\n  name: web\nspec:\n  clusterIP: 10.0.0.1\n  ports:\n  - port: 80\n    targetPort: 8080\n",
-			check: func(s *corev1.Service) bool { return s.Spec.ClusterIp == "10.0.0.1" && s.Spec.Ports[0].TargetPort == "8080" }},
+			check: func(s *corev1.Service) bool {
+				return s.Spec.ClusterIp == "10.0.0.1" && s.Spec.Ports[0].TargetPort == "8080"
+			}},
 		{name: "unknown field is named", body: `{"spec":{"replica":3}}`, wantErr: `unknown field "replica"`},
 		{name: "malformed json", body: `{"metadata":`, wantErr: "not valid JSON"},
 		{name: "malformed yaml", yaml: true, body: "metadata: [", wantErr: "not valid YAML"},
