@@ -77,6 +77,10 @@ func (cs *Clientset) Conn() grpc.ClientConnInterface { return cs.conn }
 // context's, else "default".
 func (cs *Clientset) Namespace() string { return cs.namespace }
 
+// Logger is the logger of Options.Logger (a no-op one if none), for the
+// informers and recorders built on this Clientset.
+func (cs *Clientset) Logger() *zap.Logger { return cs.lg }
+
 // Endpoints lists the apiserver URLs in failover order.
 func (cs *Clientset) Endpoints() []string { return append([]string(nil), cs.endpoints...) }
 

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -25,7 +26,7 @@ type Config struct {
 
 // Registry holds one Resource per kind.
 type Registry struct {
-	Namespaces      *Resource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest]
+	Namespaces      *NamespaceServer
 	Pods            *PodServer
 	Nodes           *Resource[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.NodeRequest]
 	Services        *Resource[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.ServiceRequest]
@@ -42,15 +43,15 @@ type Registry struct {
 
 	infos    []Info
 	watches  map[string]WatchFunc
+	deleters []func(ctx context.Context, ns string) (int, error)
 	runners  []func(context.Context)
-	readies []<-chan struct{}
+	readies  []<-chan struct{}
 }
 
 // Compile-time checks: each kind's resource is its generated gRPC service.
 var (
-	_ corev1.NamespaceServiceServer      = (*Resource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest])(nil)
-	_ appsv1.DeploymentServiceServer     = (*scaleServer[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentRequest])(nil)
-	_ coordinationv1.LeaseServiceServer  = (*Resource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseRequest])(nil)
+	_ appsv1.DeploymentServiceServer    = (*scaleServer[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentRequest])(nil)
+	_ coordinationv1.LeaseServiceServer = (*Resource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseRequest])(nil)
 )
 
 // withMeta wraps a kind's validation with the checks every object gets.
@@ -64,6 +65,9 @@ func add[T storage.Object, L proto.Message, EV any, R request[T]](reg *Registry,
 		reg.watches = map[string]WatchFunc{}
 	}
 	reg.watches[r.Group+"/"+r.Resource] = r.RESTWatch()
+	if r.Namespaced {
+		reg.deleters = append(reg.deleters, r.deleteAllIn)
+	}
 	reg.runners = append(reg.runners, r.Run)
 	reg.readies = append(reg.readies, r.Ready())
 	return r
@@ -88,11 +92,14 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 
 	nsDeps := deps
 	nsDeps.NamespaceActive = nil
-	reg.Namespaces = add(reg, NewResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest](nsDeps,
+	nsr := add(reg, NewResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest](nsDeps,
 		core("Namespace", "namespaces", "namespace", false, true, "ns"),
 		withFields(rules(validation.DefaultNamespace, validation.ValidateNamespace, validation.ValidateNamespaceUpdate),
-			func(n *corev1.Namespace) map[string]string { return map[string]string{"status.phase": n.GetStatus().GetPhase()} },
+			func(n *corev1.Namespace) map[string]string {
+				return map[string]string{"status.phase": n.GetStatus().GetPhase()}
+			},
 			"status.phase")))
+	reg.Namespaces = &NamespaceServer{namespaceResource: nsr, reg: reg, cleanupInterval: 2 * time.Second}
 	if deps.NamespaceActive == nil {
 		deps.NamespaceActive = reg.namespaceActive
 	}

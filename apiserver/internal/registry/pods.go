@@ -47,12 +47,12 @@ func podGracePeriod(p *corev1.Pod, requested *int64) (int64, bool) {
 
 func podFields(p *corev1.Pod) map[string]string {
 	return map[string]string{
-		"spec.nodeName":           p.GetSpec().GetNodeName(),
-		"spec.restartPolicy":      p.GetSpec().GetRestartPolicy(),
-		"spec.schedulerName":      p.GetSpec().GetSchedulerName(),
-		"spec.serviceAccountName": p.GetSpec().GetServiceAccountName(),
-		"status.phase":            p.GetStatus().GetPhase(),
-		"status.podIP":            p.GetStatus().GetPodIp(),
+		"spec.nodeName":            p.GetSpec().GetNodeName(),
+		"spec.restartPolicy":       p.GetSpec().GetRestartPolicy(),
+		"spec.schedulerName":       p.GetSpec().GetSchedulerName(),
+		"spec.serviceAccountName":  p.GetSpec().GetServiceAccountName(),
+		"status.phase":             p.GetStatus().GetPhase(),
+		"status.podIP":             p.GetStatus().GetPodIp(),
 		"status.nominatedNodeName": p.GetStatus().GetNominatedNodeName(),
 	}
 }
@@ -140,4 +140,3 @@ func (s *PodServer) Log(opts *corev1.PodLogOptions, stream corev1.PodService_Log
 	}
 	return s.Logs(ctx, pod, opts, func(b []byte) error { return stream.Send(httpBody(b)) })
 }
-

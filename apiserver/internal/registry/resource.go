@@ -28,14 +28,14 @@ const MaxObjectBytes = 3 << 19
 
 // Info describes a kind for storage keys, errors and discovery.
 type Info struct {
-	Group      string // "" for core
-	Version    string
-	Kind       string // Pod
-	Resource   string // pods
-	Singular   string // pod
-	Namespaced bool
-	ShortNames []string
-	HasStatus  bool
+	Group        string // "" for core
+	Version      string
+	Kind         string // Pod
+	Resource     string // pods
+	Singular     string // pod
+	Namespaced   bool
+	ShortNames   []string
+	HasStatus    bool
 	Subresources []string // e.g. "binding", "log", "scale"
 }
 
@@ -86,8 +86,8 @@ type Deps struct {
 	Store  *storage.Store
 	Cacher storage.CacherConfig
 	// NamespaceActive admits a write into a namespace.
-	NamespaceActive func(ctx context.Context, ns string) error
-	Metrics         *Metrics
+	NamespaceActive  func(ctx context.Context, ns string) error
+	Metrics          *Metrics
 	BookmarkInterval time.Duration
 	Now              func() time.Time
 }
@@ -724,4 +724,30 @@ func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
 	return func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error {
 		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
 	}
+}
+
+// deleteAllIn deletes every object of this kind in namespace ns (pods
+// gracefully) and reports how many still exist.
+func (r *Resource[T, L, EV, R]) deleteAllIn(ctx context.Context, ns string) (int, error) {
+	page, err := r.deps.Store.List(ctx, r.listPrefix(ns), "", 0, nil)
+	if err != nil {
+		return 0, r.storageErr(err, "")
+	}
+	left := 0
+	for _, kv := range page.Items {
+		obj, err := r.decode(kv)
+		if err != nil {
+			continue
+		}
+		m := metaOf(obj)
+		if m.DeletionTimestamp == nil {
+			if _, err := r.Delete(ctx, &metav1.DeleteOptions{Namespace: ns, Name: m.Name}); err != nil && !apierrors.IsNotFound(err) {
+				return 0, err
+			}
+		}
+		if _, _, err := r.get(ctx, ns, m.Name); err == nil {
+			left++
+		}
+	}
+	return left, nil
 }

@@ -18,13 +18,13 @@ import (
 
 // restTarget is a parsed REST path.
 type restTarget struct {
-	group, version  string
-	namespace       string
-	resource, name  string
-	sub             string
-	watch           bool // the legacy /watch/ form
-	discovery       bool // /api/v1 or /apis/<group>/<version>
-	groupDiscovery  bool // /apis/<group>
+	group, version string
+	namespace      string
+	resource, name string
+	sub            string
+	watch          bool // the legacy /watch/ form
+	discovery      bool // /api/v1 or /apis/<group>/<version>
+	groupDiscovery bool // /apis/<group>
 }
 
 // parsePath reads /api/v1/..., /apis/<group>/<version>/... paths.
@@ -256,4 +256,3 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 	}
 	writeJSON(w, map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
 }
-

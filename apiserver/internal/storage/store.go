@@ -264,4 +264,6 @@ func ParseRev(rv string) (int64, error) {
 }
 
 // Marshal encodes an object for storage.
-func Marshal(m proto.Message) ([]byte, error) { return proto.MarshalOptions{Deterministic: true}.Marshal(m) }
+func Marshal(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+}

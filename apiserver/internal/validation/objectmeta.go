@@ -140,15 +140,15 @@ func validateFinalizers(finalizers []string, p *field.Path) field.ErrorList {
 	return errs
 }
 
-// validateObjectMetaUpdate checks the metadata of an updated object: what
-// identifies the object may not change, deletion may only move forward, and
-// an object being deleted takes no new finalizers. The new metadata is also
-// validated as for a new object.
-func validateObjectMetaUpdate(newMeta, oldMeta *metav1.ObjectMeta, sc scope, nameFn nameFunc, p *field.Path) field.ErrorList {
-	errs := validateObjectMeta(newMeta, sc, nameFn, p)
+// validateObjectMetaUpdate checks how the metadata of an updated object
+// changed: what identifies the object may not change, deletion may only move
+// forward, and an object being deleted takes no new finalizers. The new
+// metadata itself is checked by validateObjectMeta.
+func validateObjectMetaUpdate(newMeta, oldMeta *metav1.ObjectMeta, p *field.Path) field.ErrorList {
 	if newMeta == nil || oldMeta == nil {
-		return errs
+		return nil
 	}
+	var errs field.ErrorList
 	if newMeta.Name != oldMeta.Name {
 		errs = append(errs, field.Immutable(p.Child("name"), newMeta.Name))
 	}
@@ -203,4 +203,11 @@ func equalPtr[T comparable](a, b *T) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// validateStatusMeta checks the metadata of an update through a status
+// subresource: valid, and changed only as an update may change it.
+func validateStatusMeta(newMeta, oldMeta *metav1.ObjectMeta, sc scope, nameFn nameFunc) field.ErrorList {
+	errs := validateObjectMeta(newMeta, sc, nameFn, metadataPath)
+	return append(errs, validateObjectMetaUpdate(newMeta, oldMeta, metadataPath)...)
 }

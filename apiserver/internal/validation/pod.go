@@ -59,8 +59,8 @@ func ValidatePod(p *corev1.Pod) field.ErrorList {
 // activeDeadlineSeconds (set, or lowered) and tolerations (added). The
 // node a pod runs on is set by binding, never by update.
 func ValidatePodUpdate(newObj, old *corev1.Pod) field.ErrorList {
-	errs := validateObjectMetaUpdate(newObj.GetMetadata(), old.GetMetadata(), namespaced, dnsSubdomainName, metadataPath)
-	errs = append(errs, validatePodSpec(newObj.GetSpec(), specPath, podOptions)...)
+	errs := ValidatePod(newObj)
+	errs = append(errs, validateObjectMetaUpdate(newObj.GetMetadata(), old.GetMetadata(), metadataPath)...)
 	newSpec, oldSpec := newObj.GetSpec(), old.GetSpec()
 	if newSpec == nil || oldSpec == nil {
 		return errs
@@ -131,7 +131,7 @@ func validateOnlyAddedTolerations(newTols, oldTols []*corev1.Toleration, p *fiel
 // metadata rules, a known phase that does not leave Succeeded or Failed,
 // valid IPs and conditions.
 func ValidatePodStatusUpdate(newObj, old *corev1.Pod) field.ErrorList {
-	errs := validateObjectMetaUpdate(newObj.GetMetadata(), old.GetMetadata(), namespaced, dnsSubdomainName, metadataPath)
+	errs := validateStatusMeta(newObj.GetMetadata(), old.GetMetadata(), namespaced, dnsSubdomainName)
 	st := newObj.GetStatus()
 	if st == nil {
 		return errs

@@ -1,9 +1,7 @@
 package validation
 
 import (
-	"slices"
-	"strings"
-
+	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
 	apivalidation "skiff.dev/proto/validation"
 	"skiff.dev/proto/validation/field"
@@ -60,30 +58,13 @@ func isEmptySelector(s *metav1.LabelSelector) bool {
 	return s == nil || len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
 }
 
-// formatSelector renders a selector as its string form,
-// "app=web,tier in (back,front)", for error messages.
-func formatSelector(s *metav1.LabelSelector) string {
-	if s == nil {
-		return ""
+// selectorMatchesTemplate checks that a workload's selector selects the
+// pods its template makes; a selector that does not parse was reported by
+// validateLabelSelector already.
+func selectorMatchesTemplate(s *metav1.LabelSelector, templateLabels map[string]string, p *field.Path) field.ErrorList {
+	sel, err := labels.FromLabelSelector(s)
+	if err != nil || sel.Matches(labels.Set(templateLabels)) {
+		return nil
 	}
-	var parts []string
-	for _, k := range sortedKeys(s.MatchLabels) {
-		parts = append(parts, k+"="+s.MatchLabels[k])
-	}
-	for _, r := range s.MatchExpressions {
-		if r == nil {
-			continue
-		}
-		switch r.Operator {
-		case opExists:
-			parts = append(parts, r.Key)
-		case opDoesNotExist:
-			parts = append(parts, "!"+r.Key)
-		default:
-			vals := slices.Clone(r.Values)
-			slices.Sort(vals)
-			parts = append(parts, r.Key+" "+strings.ToLower(r.Operator)+" ("+strings.Join(vals, ",")+")")
-		}
-	}
-	return strings.Join(parts, ",")
+	return field.ErrorList{field.Invalid(p, labels.Set(templateLabels).String(), "selector does not match template labels")}
 }
