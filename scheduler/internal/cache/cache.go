@@ -44,7 +44,9 @@ func New(lg *zap.Logger) *Cache {
 }
 
 // key names a pod in logs.
-func key(p *corev1.Pod) string { return p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName() }
+func key(p *corev1.Pod) string {
+	return p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()
+}
 
 // Snapshot returns the NodeInfos of all known nodes, sorted by name. The
 // caller must not change them.

@@ -1,0 +1,136 @@
+// Package app is skiff-scheduler's command: flags bound to viper (flag >
+// SKIFF_ env > config file > default), the informers, leader election on a
+// Lease, the scheduling loop while leading, and /healthz, /readyz and
+// /metrics.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int {
+	cmd := NewCommand()
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return 1
+	}
+	return 0
+}
+
+// NewCommand is the skiff-scheduler command.
+func NewCommand() *cobra.Command {
+	v := viper.New()
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "skiff-scheduler",
+		Short: "The Skiff scheduler: binds each pending pod to the node that fits it best",
+		Long: `skiff-scheduler watches pods without a node and the cluster's nodes. For each
+pod it rules out the nodes that cannot run it (not ready, cordoned, untolerated
+taints, too little cpu, memory or pod room, node selector and affinity, host
+ports), scores the rest (free resources, balance, spreading of replicas,
+preferences) and binds the pod to the best. Several replicas may run: they
+elect one leader through the Lease kube-system/skiff-scheduler.
+
+Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_LEADER_ELECT=false) or in
+the --config file; flags win over the environment, which wins over the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load(v, configFile)
+			if err != nil {
+				return err
+			}
+			lg, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = lg.Sync() }()
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			go func() {
+				<-ctx.Done()
+				stop() // a second signal exits at once
+			}()
+			return RunDaemon(ctx, lg.Named("scheduler"), cfg)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
+	addFlags(fs)
+	_ = v.BindPFlags(fs)
+	return cmd
+}
+
+func addFlags(fs *pflag.FlagSet) {
+	d := Defaults()
+	fs.String("kubeconfig", "", "config file with the apiservers and credentials (default $SKIFF_CONFIG, then ~/.skiff/config)")
+	fs.StringSliceP("server", "s", nil, "apiserver URLs, comma-separated (http:// for an --insecure apiserver); overrides the config file")
+	fs.String("scheduler-name", d["scheduler-name"].(string), "schedule only pods whose spec.schedulerName is this")
+	fs.Bool("leader-elect", d["leader-elect"].(bool), "elect one active scheduler among replicas through a Lease")
+	fs.Duration("leader-elect-lease-duration", leaseDefault(d, "leader-elect-lease-duration"), "how long standbys wait after the last renewal before taking over")
+	fs.Duration("leader-elect-renew-deadline", leaseDefault(d, "leader-elect-renew-deadline"), "how long the leader retries renewing before it gives up leadership")
+	fs.Duration("leader-elect-retry-period", leaseDefault(d, "leader-elect-retry-period"), "wait between attempts to acquire or renew")
+	fs.String("leader-elect-resource-name", d["leader-elect-resource-name"].(string), "name of the Lease")
+	fs.String("leader-elect-resource-namespace", d["leader-elect-resource-namespace"].(string), "namespace of the Lease")
+	fs.String("bind-address", d["bind-address"].(string), "IP to serve /healthz, /readyz and /metrics on")
+	fs.Int("secure-port", d["secure-port"].(int), "port serving /healthz, /readyz and /metrics (plain HTTP; 0 picks a free port)")
+	fs.Float32("kube-api-qps", d["kube-api-qps"].(float32), "requests per second to the apiserver")
+	fs.Int("kube-api-burst", d["kube-api-burst"].(int), "burst of requests to the apiserver")
+	fs.Duration("shutdown-timeout", leaseDefault(d, "shutdown-timeout"), "how long bindings in flight and queued events get on shutdown")
+	fs.String("log-format", d["log-format"].(string), "json or console")
+	fs.String("log-level", d["log-level"].(string), "debug, info, warn or error")
+}
+
+func leaseDefault(d map[string]any, k string) (v time.Duration) { return d[k].(time.Duration) }
+
+// load merges defaults, the config file, SKIFF_ environment and flags.
+func load(v *viper.Viper, configFile string) (Config, error) {
+	for k, val := range Defaults() {
+		v.SetDefault(k, val)
+	}
+	v.SetEnvPrefix("SKIFF")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if configFile != "" {
+		v.SetConfigFile(configFile)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("--config %s: %w", configFile, err)
+		}
+	}
+	var cfg Config
+	if err := v.Unmarshal(&cfg); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// newLogger builds the process logger: JSON in production, console for dev.
+func newLogger(format, level string) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	if format == "console" {
+		cfg = zap.NewDevelopmentConfig()
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	return cfg.Build()
+}
