@@ -1,0 +1,155 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"skiff.dev/proto/client"
+	corev1 "skiff.dev/proto/core/v1"
+	"skiff.dev/proto/informer"
+	metav1 "skiff.dev/proto/meta/v1"
+)
+
+// TestSchedulerThroughput measures pods per second and the latency from a
+// pod's creation to its binding, through a real apiserver: `make
+// bench-scheduler` (SKIFF_BENCH=1; SKIFF_BENCH_NODES and SKIFF_BENCH_PODS
+// change the default 1000 nodes and 3000 pods). It asserts only that every
+// pod is bound; the figures go to the log.
+func TestSchedulerThroughput(t *testing.T) {
+	if os.Getenv("SKIFF_BENCH") == "" {
+		t.Skip("benchmark: set SKIFF_BENCH=1 (make bench-scheduler)")
+	}
+	numNodes, numPods := envInt("SKIFF_BENCH_NODES", 1000), envInt("SKIFF_BENCH_PODS", 3000)
+	c := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+
+	parallel(numNodes, 16, func(i int) {
+		name := fmt.Sprintf("node-%04d", i)
+		n, err := c.cs.CoreV1().Nodes().Create(ctx, &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name}})
+		if err != nil {
+			t.Errorf("create node: %v", err)
+			return
+		}
+		n.Status = &corev1.NodeStatus{Allocatable: map[string]string{"cpu": "4", "memory": "16Gi", "pods": "110"},
+			Conditions: []*corev1.NodeCondition{{Type: "Ready", Status: "True"}}}
+		if _, err := c.cs.CoreV1().Nodes().UpdateStatus(ctx, n); err != nil {
+			t.Errorf("node status: %v", err)
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Watch pods to time each binding as a client sees it.
+	var mu sync.Mutex
+	created := map[string]time.Time{}
+	boundAt := map[string]time.Time{}
+	allBound := make(chan struct{})
+	f := informer.NewSharedInformerFactory(c.cs, 0)
+	f.Core().V1().Pods().Informer().AddEventHandler(informer.TypedHandlerFuncs[*corev1.Pod]{
+		UpdateFunc: func(_, p *corev1.Pod) {
+			if p.GetSpec().GetNodeName() == "" {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if _, ok := boundAt[p.Metadata.Name]; !ok {
+				boundAt[p.Metadata.Name] = time.Now()
+				if len(boundAt) == numPods {
+					close(allBound)
+				}
+			}
+		},
+	})
+	f.Start(ctx)
+	f.WaitForCacheSync(ctx)
+	defer f.Shutdown()
+	defer cancel()
+
+	c.startScheduler(c.cs, nil)
+	t.Logf("%d nodes ready; creating %d pods", numNodes, numPods)
+	start := time.Now()
+	yes := true
+	parallel(numPods, 16, func(i int) {
+		name := fmt.Sprintf("pod-%05d", i)
+		p := podObj(name, "100m", "256Mi", func(p *corev1.Pod) {
+			p.Metadata.OwnerReferences = []*metav1.OwnerReference{{ApiVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", Uid: fmt.Sprint("rs-", i%10), Controller: &yes}}
+		})
+		mu.Lock()
+		created[name] = time.Now()
+		mu.Unlock()
+		if _, err := c.cs.CoreV1().Pods("default").Create(ctx, p); err != nil {
+			t.Errorf("create pod: %v", err)
+		}
+	})
+	createdIn := time.Since(start)
+	if t.Failed() {
+		t.FailNow()
+	}
+	select {
+	case <-allBound:
+	case <-ctx.Done():
+		mu.Lock()
+		t.Fatalf("only %d of %d pods bound", len(boundAt), numPods)
+	}
+	total := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	lat := make([]time.Duration, 0, numPods)
+	for name, at := range boundAt {
+		lat = append(lat, at.Sub(created[name]))
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)] }
+	perNode := map[string]int{}
+	list, err := c.cs.CoreV1().Pods("default").List(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list.GetItems() {
+		perNode[p.GetSpec().GetNodeName()]++
+	}
+	minN, maxN := numPods, 0
+	for i := 0; i < numNodes; i++ {
+		n := perNode[fmt.Sprintf("node-%04d", i)]
+		minN, maxN = min(minN, n), max(maxN, n)
+	}
+	t.Logf("RESULT nodes=%d pods=%d created_in=%v all_bound_in=%v throughput=%.0f pods/s latency p50=%v p90=%v p99=%v max=%v pods_per_node min=%d max=%d",
+		numNodes, numPods, createdIn.Round(time.Millisecond), total.Round(time.Millisecond), float64(numPods)/total.Seconds(),
+		pct(0.5).Round(time.Millisecond), pct(0.9).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
+		lat[len(lat)-1].Round(time.Millisecond), minN, maxN)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// parallel runs fn(0..n-1) on workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
