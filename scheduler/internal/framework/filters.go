@@ -145,12 +145,12 @@ func (NodeResourcesFit) Name() string { return "NodeResourcesFit" }
 
 // Filter implements FilterPlugin; a node short of several resources gives
 // one reason for each.
-func (NodeResourcesFit) Filter(_ context.Context, _ *CycleState, pod *corev1.Pod, n *NodeInfo) *Status {
+func (NodeResourcesFit) Filter(_ context.Context, state *CycleState, pod *corev1.Pod, n *NodeInfo) *Status {
 	var reasons []string
 	if int64(len(n.Pods))+1 > n.Allocatable.Pods {
 		reasons = append(reasons, ReasonTooManyPods)
 	}
-	req := PodRequests(pod)
+	req, _, _ := state.podInfo(pod)
 	if req.MilliCPU > 0 && n.Requested.MilliCPU+req.MilliCPU > n.Allocatable.MilliCPU {
 		reasons = append(reasons, ReasonInsufficientCPU)
 	}
@@ -270,8 +270,9 @@ type NodePorts struct{}
 func (NodePorts) Name() string { return "NodePorts" }
 
 // Filter implements FilterPlugin.
-func (NodePorts) Filter(_ context.Context, _ *CycleState, pod *corev1.Pod, n *NodeInfo) *Status {
-	for _, want := range PodHostPorts(pod) {
+func (NodePorts) Filter(_ context.Context, state *CycleState, pod *corev1.Pod, n *NodeInfo) *Status {
+	_, _, ports := state.podInfo(pod)
+	for _, want := range ports {
 		for _, used := range n.UsedPorts {
 			if want.conflicts(used) {
 				return NewStatus(Unschedulable, ReasonNodePorts)

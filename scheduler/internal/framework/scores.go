@@ -17,8 +17,8 @@ func (LeastAllocated) Name() string { return "NodeResourcesLeastAllocated" }
 
 // Score implements ScorePlugin: the mean over cpu and memory of
 // (allocatable - requested) * 100 / allocatable.
-func (LeastAllocated) Score(_ context.Context, _ *CycleState, pod *corev1.Pod, n *NodeInfo) int64 {
-	req := nonZeroRequests(pod)
+func (LeastAllocated) Score(_ context.Context, state *CycleState, pod *corev1.Pod, n *NodeInfo) int64 {
+	_, req, _ := state.podInfo(pod)
 	free := func(requested, alloc int64) int64 {
 		if alloc <= 0 || requested > alloc {
 			return 0
@@ -40,8 +40,8 @@ type BalancedAllocation struct{}
 func (BalancedAllocation) Name() string { return "NodeResourcesBalancedAllocation" }
 
 // Score implements ScorePlugin: (1 - |cpuFraction - memFraction|) * 100.
-func (BalancedAllocation) Score(_ context.Context, _ *CycleState, pod *corev1.Pod, n *NodeInfo) int64 {
-	req := nonZeroRequests(pod)
+func (BalancedAllocation) Score(_ context.Context, state *CycleState, pod *corev1.Pod, n *NodeInfo) int64 {
+	_, req, _ := state.podInfo(pod)
 	frac := func(requested, alloc int64) float64 {
 		if alloc <= 0 {
 			return 1

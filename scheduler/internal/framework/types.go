@@ -7,6 +7,7 @@ package framework
 import (
 	"context"
 	"slices"
+	"sync"
 
 	corev1 "skiff.dev/proto/core/v1"
 )
@@ -236,6 +237,20 @@ type CycleState struct {
 	// Services are the services of the pod's namespace whose selector
 	// matches the pod.
 	Services []*corev1.Service
+
+	// What the pod asks for, computed once per cycle rather than per node.
+	once     sync.Once
+	requests Resource
+	nonZero  Resource
+	ports    []HostPort
+}
+
+// podInfo returns the pod's requests, scoring requests and host ports.
+func (s *CycleState) podInfo(pod *corev1.Pod) (requests, nonZero Resource, ports []HostPort) {
+	s.once.Do(func() {
+		s.requests, s.nonZero, s.ports = PodRequests(pod), nonZeroRequests(pod), PodHostPorts(pod)
+	})
+	return s.requests, s.nonZero, s.ports
 }
 
 // Plugin is a scheduling plugin.

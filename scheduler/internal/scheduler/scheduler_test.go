@@ -189,4 +189,3 @@ func TestFinishedPodFreesItsNode(t *testing.T) {
 	s.OnPodUpdate(running, done)
 	eventually(t, "waiting pod bound once running finished", func() bool { return b.attempts("waiting") == 1 })
 }
-

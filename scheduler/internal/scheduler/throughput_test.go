@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,9 @@ func TestSchedulerThroughput(t *testing.T) {
 	var mu sync.Mutex
 	created := map[string]time.Time{}
 	boundAt := map[string]time.Time{}
-	allBound := make(chan struct{})
+	waiting := map[string]chan struct{}{} // name prefix -> closed when all bound
+	counts := map[string]int{}
+	prefixOf := func(name string) string { return name[:strings.IndexByte(name, '-')] }
 	f := informer.NewSharedInformerFactory(c.cs, 0)
 	f.Core().V1().Pods().Informer().AddEventHandler(informer.TypedHandlerFuncs[*corev1.Pod]{
 		UpdateFunc: func(_, p *corev1.Pod) {
@@ -62,8 +65,9 @@ func TestSchedulerThroughput(t *testing.T) {
 			defer mu.Unlock()
 			if _, ok := boundAt[p.Metadata.Name]; !ok {
 				boundAt[p.Metadata.Name] = time.Now()
-				if len(boundAt) == numPods {
-					close(allBound)
+				pre := prefixOf(p.Metadata.Name)
+				if counts[pre]++; counts[pre] == numPods {
+					close(waiting[pre])
 				}
 			}
 		},
@@ -73,41 +77,63 @@ func TestSchedulerThroughput(t *testing.T) {
 	defer f.Shutdown()
 	defer cancel()
 
-	c.startScheduler(c.cs, nil)
-	t.Logf("%d nodes ready; creating %d pods", numNodes, numPods)
-	start := time.Now()
 	yes := true
-	parallel(numPods, 16, func(i int) {
-		name := fmt.Sprintf("pod-%05d", i)
-		p := podObj(name, "100m", "256Mi", func(p *corev1.Pod) {
-			p.Metadata.OwnerReferences = []*metav1.OwnerReference{{ApiVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", Uid: fmt.Sprint("rs-", i%10), Controller: &yes}}
-		})
+	createPods := func(prefix string) {
 		mu.Lock()
-		created[name] = time.Now()
+		waiting[prefix] = make(chan struct{})
 		mu.Unlock()
-		if _, err := c.cs.CoreV1().Pods("default").Create(ctx, p); err != nil {
-			t.Errorf("create pod: %v", err)
+		parallel(numPods, 16, func(i int) {
+			name := fmt.Sprintf("%s-%05d", prefix, i)
+			p := podObj(name, "100m", "256Mi", func(p *corev1.Pod) {
+				p.Metadata.OwnerReferences = []*metav1.OwnerReference{{ApiVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", Uid: fmt.Sprint("rs-", i%10), Controller: &yes}}
+			})
+			mu.Lock()
+			created[name] = time.Now()
+			mu.Unlock()
+			if _, err := c.cs.CoreV1().Pods("default").Create(ctx, p); err != nil {
+				t.Errorf("create pod: %v", err)
+			}
+		})
+		if t.Failed() {
+			t.FailNow()
 		}
-	})
-	createdIn := time.Since(start)
-	if t.Failed() {
-		t.FailNow()
 	}
-	select {
-	case <-allBound:
-	case <-ctx.Done():
+	report := func(prefix, what string, start time.Time) {
+		select {
+		case <-waiting[prefix]:
+		case <-ctx.Done():
+			t.Fatalf("%s: not every pod was bound", what)
+		}
+		total := time.Since(start)
 		mu.Lock()
-		t.Fatalf("only %d of %d pods bound", len(boundAt), numPods)
+		defer mu.Unlock()
+		var lat []time.Duration
+		for name, at := range boundAt {
+			if prefixOf(name) == prefix {
+				lat = append(lat, at.Sub(created[name]))
+			}
+		}
+		slices.Sort(lat)
+		pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)].Round(time.Millisecond) }
+		t.Logf("RESULT %s: nodes=%d pods=%d all_bound_in=%v throughput=%.0f pods/s create-to-bound latency p50=%v p90=%v p99=%v max=%v",
+			what, numNodes, numPods, total.Round(time.Millisecond), float64(numPods)/total.Seconds(),
+			pct(0.5), pct(0.9), pct(0.99), pct(1))
 	}
-	total := time.Since(start)
-	mu.Lock()
-	defer mu.Unlock()
-	lat := make([]time.Duration, 0, numPods)
-	for name, at := range boundAt {
-		lat = append(lat, at.Sub(created[name]))
-	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)] }
+
+	// Backlog: every pod is pending before the scheduler starts, which
+	// measures the scheduler alone (kube-scheduler's scheduler_perf
+	// SchedulingThroughput).
+	createPods("backlog")
+	c.startScheduler(c.cs, nil)
+	report("backlog", "backlog", time.Now())
+
+	// Stream: pods created as fast as 16 clients can while the scheduler
+	// runs; latency is from each pod's creation.
+	start := time.Now()
+	createPods("stream")
+	t.Logf("stream: created %d pods in %v", numPods, time.Since(start).Round(time.Millisecond))
+	report("stream", "stream", start)
+
 	perNode := map[string]int{}
 	list, err := c.cs.CoreV1().Pods("default").List(ctx, client.ListOptions{})
 	if err != nil {
@@ -116,15 +142,12 @@ func TestSchedulerThroughput(t *testing.T) {
 	for _, p := range list.GetItems() {
 		perNode[p.GetSpec().GetNodeName()]++
 	}
-	minN, maxN := numPods, 0
+	minN, maxN := 2*numPods, 0
 	for i := 0; i < numNodes; i++ {
 		n := perNode[fmt.Sprintf("node-%04d", i)]
 		minN, maxN = min(minN, n), max(maxN, n)
 	}
-	t.Logf("RESULT nodes=%d pods=%d created_in=%v all_bound_in=%v throughput=%.0f pods/s latency p50=%v p90=%v p99=%v max=%v pods_per_node min=%d max=%d",
-		numNodes, numPods, createdIn.Round(time.Millisecond), total.Round(time.Millisecond), float64(numPods)/total.Seconds(),
-		pct(0.5).Round(time.Millisecond), pct(0.9).Round(time.Millisecond), pct(0.99).Round(time.Millisecond),
-		lat[len(lat)-1].Round(time.Millisecond), minN, maxN)
+	t.Logf("RESULT spread: pods per node min=%d max=%d", minN, maxN)
 }
 
 func envInt(name string, def int) int {
