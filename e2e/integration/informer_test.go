@@ -17,8 +17,8 @@ import (
 	"skiff.dev/apiserver/apiservertest"
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
-	metav1 "skiff.dev/proto/meta/v1"
 	"skiff.dev/proto/informer"
+	metav1 "skiff.dev/proto/meta/v1"
 )
 
 // The acceptance tests of the client library: informers over a real
