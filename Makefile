@@ -41,7 +41,7 @@ test-integration: build $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
 	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
-	if [ -n "$$pkgs" ]; then $(GO) test -count=1 -timeout 20m $$pkgs; fi
+	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 -timeout 20m $$pkgs; fi
 
 ## lint: gofmt and go vet over every module
 lint:
