@@ -111,7 +111,10 @@ func TestValidateSecret(t *testing.T) {
 		{"tls", func(s *corev1.Secret) {
 			s.Type, s.Data = "kubernetes.io/tls", map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")}
 		}, nil},
-		{"tls without key", func(s *corev1.Secret) { s.Type = "kubernetes.io/tls"; s.Data = map[string][]byte{"tls.crt": []byte("c")} },
+		{"tls without key", func(s *corev1.Secret) {
+			s.Type = "kubernetes.io/tls"
+			s.Data = map[string][]byte{"tls.crt": []byte("c")}
+		},
 			[]string{"data[tls.key]" + required}},
 		{"docker config", func(s *corev1.Secret) {
 			s.Type, s.Data = "kubernetes.io/dockerconfigjson", map[string][]byte{".dockerconfigjson": []byte(`{"auths":{}}`)}
