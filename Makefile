@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
-MODULES := proto apiserver
+MODULES := proto apiserver e2e
 COMPONENTS := apiserver
 
 # Pinned code generators: `make proto` output depends only on these and on
@@ -29,17 +29,19 @@ build-%:
 ## test: everything CI runs
 test: lint verify-proto test-unit test-integration
 
-## test-unit: fast tests of every module (race detector on)
+## test-unit: fast tests of every module, race detector on (packages outside test/ and integration/)
 test-unit: $(addprefix test-unit-,$(MODULES))
 
 test-unit-%:
-	cd $* && $(GO) test -race -count=1 -short ./...
+	@cd $* && pkgs=$$($(GO) list ./... | grep -Ev '/(test|integration)(/|$$)'); \
+	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 $$pkgs; fi
 
 ## test-integration: real embedded etcd, real apiserver in-process, real processes
-test-integration: $(addprefix test-integration-,$(MODULES))
+test-integration: build $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
-	cd $* && $(GO) test -count=1 -run 'Integration|Test.*' -timeout 20m ./... -tags integration
+	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
+	if [ -n "$$pkgs" ]; then $(GO) test -count=1 -timeout 20m $$pkgs; fi
 
 ## lint: gofmt and go vet over every module
 lint:

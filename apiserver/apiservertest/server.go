@@ -3,7 +3,22 @@
 // and of every client of it.
 package apiservertest
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"skiff.dev/apiserver/internal/app"
+	"skiff.dev/apiserver/internal/etcd"
+)
 
 // Options configures a test apiserver; the zero value runs an insecure
 // apiserver on an ephemeral loopback port over embedded etcd in a temp dir.
@@ -12,6 +27,10 @@ type Options struct {
 	DataDir        string   // embedded etcd data dir; empty is t.TempDir()
 	Port           int      // 0 picks a free loopback port
 	WatchCacheSize int      // events kept per resource; 0 is the default
+	// CompactionInterval enables the apiserver's own compactor (0: off).
+	CompactionInterval time.Duration
+	// Logger receives the apiserver's logs; nil logs to the test on failure only.
+	Logger *zap.Logger
 }
 
 // Server is a running apiserver.
@@ -20,17 +39,124 @@ type Server struct {
 	URL           string   // http://127.0.0.1:PORT
 	EtcdEndpoints []string // the etcd it uses (embedded or external)
 	DataDir       string
+
+	t    testing.TB
+	cfg  app.Config
+	lg   *zap.Logger
+	mu   sync.Mutex
+	srv  *app.APIServer
+	stop bool
 }
 
 // Start runs an apiserver until Stop or the test's cleanup.
-func Start(t testing.TB, opts Options) *Server { t.Fatal("apiservertest: not implemented yet"); return nil }
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	lg := opts.Logger
+	if lg == nil {
+		lg = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	}
+	port := opts.Port
+	if port == 0 {
+		port = FreePort(t)
+	}
+	s := &Server{t: t, lg: lg, DataDir: opts.DataDir}
+	cfg := app.Config{}
+	defaults(&cfg)
+	cfg.Insecure = true
+	cfg.BindAddress = "127.0.0.1"
+	cfg.SecurePort = port
+	cfg.EtcdServers = opts.EtcdServers
+	cfg.EtcdCompactionInterval = opts.CompactionInterval
+	cfg.ShutdownTimeout = 2 * time.Second
+	if opts.WatchCacheSize > 0 {
+		cfg.WatchCacheSize = opts.WatchCacheSize
+	}
+	if len(opts.EtcdServers) == 0 {
+		if s.DataDir == "" {
+			s.DataDir = filepath.Join(t.TempDir(), "etcd")
+		}
+		cfg.DataDir = s.DataDir
+		cfg.EmbeddedEtcdClientURL = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+		cfg.EmbeddedEtcdPeerURL = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+		s.EtcdEndpoints = []string{cfg.EmbeddedEtcdClientURL}
+	} else {
+		s.EtcdEndpoints = opts.EtcdServers
+	}
+	s.cfg = cfg
+	s.Address = fmt.Sprintf("127.0.0.1:%d", port)
+	s.URL = "http://" + s.Address
+	s.start(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func defaults(cfg *app.Config) {
+	d := app.Defaults()
+	cfg.ServiceClusterIPRange = d["service-cluster-ip-range"].(string)
+	cfg.ServiceNodePortRange = d["service-node-port-range"].(string)
+	cfg.WatchCacheSize = d["default-watch-cache-size"].(int)
+	cfg.LogFormat = "console"
+	cfg.LogLevel = "warn"
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := app.Start(ctx, s.lg, s.cfg)
+	if err != nil {
+		t.Fatalf("apiservertest: start apiserver: %v", err)
+	}
+	s.mu.Lock()
+	s.srv, s.stop = srv, false
+	s.mu.Unlock()
+}
 
 // Stop shuts the apiserver down; it is safe to call twice.
-func (s *Server) Stop() {}
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		_ = srv.Shutdown()
+	}
+}
 
 // Restart stops the apiserver and starts it again on the same port and data.
-func (s *Server) Restart(t testing.TB) { t.Fatal("apiservertest: not implemented yet") }
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.start(t)
+}
 
 // StartEtcd runs a standalone embedded etcd on loopback, for several
 // apiservers to share; it stops at the test's cleanup.
-func StartEtcd(t testing.TB) []string { t.Fatal("apiservertest: not implemented yet"); return nil }
+func StartEtcd(t testing.TB) []string {
+	t.Helper()
+	client := fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+	e, err := etcd.StartEmbedded(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), etcd.EmbeddedConfig{
+		DataDir: filepath.Join(t.TempDir(), "etcd"), ClientURL: client,
+		PeerURL: fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))})
+	if err != nil {
+		t.Fatalf("apiservertest: start etcd: %v", err)
+	}
+	t.Cleanup(func() { stopEtcd(e) })
+	return []string{client}
+}
+
+func stopEtcd(e *embed.Etcd) {
+	e.Close()
+	<-e.Server.StopNotify()
+}
+
+// FreePort is a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("apiservertest: find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

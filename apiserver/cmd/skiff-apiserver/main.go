@@ -2,4 +2,10 @@
 // one port, validation, authentication, and the only client of etcd.
 package main
 
-func main() {}
+import (
+	"os"
+
+	"skiff.dev/apiserver/internal/app"
+)
+
+func main() { os.Exit(app.Run(os.Args[1:])) }

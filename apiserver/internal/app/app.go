@@ -1,0 +1,161 @@
+// Package app is skiff-apiserver's command: flags bound to viper (flag >
+// SKIFF_ env > config file > default), logging, signals, and the certs
+// subcommand that makes a development PKI.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"skiff.dev/apiserver/internal/pki"
+)
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int {
+	cmd := NewCommand()
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return 1
+	}
+	return 0
+}
+
+// NewCommand is the skiff-apiserver command tree.
+func NewCommand() *cobra.Command {
+	v := viper.New()
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "skiff-apiserver",
+		Short: "The Skiff API server: gRPC and REST over one port, backed by etcd",
+		Long: `skiff-apiserver is the cluster's only entry. It validates and stores every
+object in etcd (embedded by default, or an external cluster with --etcd-servers),
+serves gRPC and Kubernetes-shaped REST on one port, and streams watches.
+
+Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_SECURE_PORT=6443) or in
+the --config file; flags win over the environment, which wins over the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load(v, configFile)
+			if err != nil {
+				return err
+			}
+			lg, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = lg.Sync() }()
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			a, err := Start(ctx, lg.Named("apiserver"), cfg)
+			if err != nil {
+				return err
+			}
+			<-ctx.Done()
+			stop() // a second signal exits at once
+			lg.Info("shutting down")
+			return a.Shutdown()
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
+	addFlags(fs)
+	_ = v.BindPFlags(fs)
+	cmd.AddCommand(newCertsCommand())
+	return cmd
+}
+
+func addFlags(fs *pflag.FlagSet) {
+	d := Defaults()
+	fs.String("bind-address", "", "IP to serve on (default 0.0.0.0; 127.0.0.1 with --insecure)")
+	fs.Int("secure-port", d["secure-port"].(int), "port serving gRPC and REST")
+	fs.Bool("insecure", false, "serve plaintext HTTP/1.1 and h2c with NO authentication (local development only)")
+	fs.String("tls-cert-file", "", "serving certificate (PEM)")
+	fs.String("tls-private-key-file", "", "serving certificate's private key (PEM)")
+	fs.String("client-ca-file", "", "CA bundle that signs client certificates; the certificate's CN is the user, O the groups")
+	fs.String("token-auth-file", "", "static bearer tokens, CSV: token,user,uid[,\"group1,group2\"]")
+	fs.StringSlice("etcd-servers", nil, "external etcd endpoints (comma-separated); empty runs an embedded etcd in --data-dir")
+	fs.String("etcd-cafile", "", "CA that signs the etcd servers' certificates")
+	fs.String("etcd-certfile", "", "client certificate for etcd")
+	fs.String("etcd-keyfile", "", "client key for etcd")
+	fs.String("data-dir", d["data-dir"].(string), "embedded etcd's data directory")
+	fs.String("embedded-etcd-client-url", d["embedded-etcd-client-url"].(string), "where the embedded etcd serves clients (loopback only)")
+	fs.String("embedded-etcd-peer-url", d["embedded-etcd-peer-url"].(string), "the embedded etcd's peer URL")
+	fs.Bool("embedded-etcd-unsafe-no-fsync", false, "skip fsync in the embedded etcd (tests and benchmarks only: loses data on power failure)")
+	_ = fs.MarkHidden("embedded-etcd-unsafe-no-fsync")
+	fs.String("service-cluster-ip-range", d["service-cluster-ip-range"].(string), "CIDR that Service ClusterIPs are allocated from")
+	fs.String("service-node-port-range", d["service-node-port-range"].(string), "port range that NodePorts are allocated from")
+	fs.Duration("etcd-compaction-interval", d["etcd-compaction-interval"].(time.Duration), "how often etcd's history is compacted (0 disables)")
+	fs.Int("default-watch-cache-size", d["default-watch-cache-size"].(int), "watch events kept in memory per resource")
+	fs.Duration("shutdown-timeout", d["shutdown-timeout"].(time.Duration), "how long in-flight requests get on shutdown before watches are cut")
+	fs.String("log-format", d["log-format"].(string), "json or console")
+	fs.String("log-level", d["log-level"].(string), "debug, info, warn or error")
+}
+
+// load merges defaults, the config file, SKIFF_ environment and flags.
+func load(v *viper.Viper, configFile string) (Config, error) {
+	for k, val := range Defaults() {
+		v.SetDefault(k, val)
+	}
+	v.SetEnvPrefix("SKIFF")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if configFile != "" {
+		v.SetConfigFile(configFile)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("--config %s: %w", configFile, err)
+		}
+	}
+	var cfg Config
+	if err := v.Unmarshal(&cfg); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// newLogger builds the process logger: JSON in production, console for dev.
+func newLogger(format, level string) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	if format == "console" {
+		cfg = zap.NewDevelopmentConfig()
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	return cfg.Build()
+}
+
+func newCertsCommand() *cobra.Command {
+	var dir string
+	var hosts, nodes []string
+	cmd := &cobra.Command{
+		Use:   "certs",
+		Short: "Create a development CA and certificates for every component",
+		Long: `certs writes a cluster CA (kept if it exists), the apiserver's serving
+certificate and client certificates for admin, the scheduler, the
+controller-manager, kube-proxy and each named kubelet. Run it again to add
+hosts or nodes; valid certificates are kept.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lg, _ := newLogger("console", "info")
+			return pki.Generate(dir, pki.Options{Hosts: hosts, Nodes: nodes, Logger: lg})
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "dev-certs", "where to write the PEM files")
+	cmd.Flags().StringSliceVar(&hosts, "hosts", nil, "extra DNS names and IPs for the apiserver certificate")
+	cmd.Flags().StringSliceVar(&nodes, "nodes", nil, "node names to make kubelet client certificates for")
+	return cmd
+}

@@ -1,0 +1,142 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"skiff.dev/apiserver/internal/apierrors"
+	corev1 "skiff.dev/proto/core/v1"
+	"skiff.dev/proto/validation/field"
+)
+
+type podResource = Resource[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.PodRequest]
+
+// PodServer adds the pod subresources, binding and log, to the generic verbs.
+type PodServer struct {
+	*podResource
+	// Logs streams a container's log from the node that runs it.
+	Logs func(ctx context.Context, pod *corev1.Pod, opts *corev1.PodLogOptions, w func([]byte) error) error
+}
+
+var _ corev1.PodServiceServer = (*PodServer)(nil)
+
+// podGracePeriod is how long a deleted pod has to stop: none when it never
+// reached a node or has finished, else the request's or the pod's own period.
+func podGracePeriod(p *corev1.Pod, requested *int64) (int64, bool) {
+	if p.GetSpec().GetNodeName() == "" {
+		return 0, false
+	}
+	switch p.GetStatus().GetPhase() {
+	case "Succeeded", "Failed":
+		return 0, false
+	}
+	grace := int64(30)
+	if g := p.GetSpec().TerminationGracePeriodSeconds; g != nil {
+		grace = int64(*g)
+	}
+	if requested != nil {
+		grace = *requested
+	}
+	if grace < 0 {
+		grace = 0
+	}
+	return grace, true
+}
+
+func podFields(p *corev1.Pod) map[string]string {
+	return map[string]string{
+		"spec.nodeName":            p.GetSpec().GetNodeName(),
+		"spec.restartPolicy":       p.GetSpec().GetRestartPolicy(),
+		"spec.schedulerName":       p.GetSpec().GetSchedulerName(),
+		"spec.serviceAccountName":  p.GetSpec().GetServiceAccountName(),
+		"status.phase":             p.GetStatus().GetPhase(),
+		"status.podIP":             p.GetStatus().GetPodIp(),
+		"status.nominatedNodeName": p.GetStatus().GetNominatedNodeName(),
+	}
+}
+
+var podFieldLabels = []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+	"spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"}
+
+func preparePodCreate(p *corev1.Pod) {
+	p.Status = &corev1.PodStatus{Phase: "Pending"}
+}
+
+// Bind assigns a pod to a node, once: the scheduler's only write to pods.
+func (s *PodServer) Bind(ctx context.Context, req *corev1.BindingRequest) (b *corev1.Binding, err error) {
+	defer s.observe("bind", s.deps.Now(), &err)
+	b = req.GetObject()
+	if b == nil {
+		return nil, apierrors.BadRequest("the request body must be a Binding object")
+	}
+	name := req.GetName()
+	if name == "" {
+		name = b.GetMetadata().GetName()
+	}
+	if m := b.GetMetadata(); m.GetName() != "" && m.GetName() != name {
+		return nil, apierrors.BadRequest("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name)
+	}
+	node := b.GetTarget().GetName()
+	if node == "" {
+		return nil, apierrors.Invalid("Binding", name, field.ErrorList{field.Required(field.NewPath("target", "name"), "the node to bind to")})
+	}
+	if k := b.GetTarget().GetKind(); k != "" && k != "Node" {
+		return nil, apierrors.Invalid("Binding", name, field.ErrorList{field.NotSupported(field.NewPath("target", "kind"), k, []string{"Node"})})
+	}
+	given := b.GetMetadata().GetResourceVersion()
+	uid := b.GetMetadata().GetUid()
+	_, err = s.guaranteedUpdate(ctx, req.GetNamespace(), name, given, func(old *corev1.Pod) (*corev1.Pod, error) {
+		if uid != "" && old.GetMetadata().GetUid() != uid {
+			return nil, apierrors.Conflict("pods/binding", name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, old.GetMetadata().GetUid()))
+		}
+		if old.GetMetadata().GetDeletionTimestamp() != nil {
+			return nil, apierrors.Conflict("pods/binding", name, "pod is being deleted, cannot be assigned to a host")
+		}
+		if cur := old.GetSpec().GetNodeName(); cur != "" {
+			return nil, apierrors.Conflict("pods/binding", name, fmt.Sprintf("pod %s is already assigned to node %q", name, cur))
+		}
+		p := proto.Clone(old).(*corev1.Pod)
+		p.Spec.NodeName = node
+		if p.Status == nil {
+			p.Status = &corev1.PodStatus{}
+		}
+		setPodCondition(p.Status, &corev1.PodCondition{Type: "PodScheduled", Status: "True", LastTransitionTime: s.now()})
+		return p, nil
+	}, true)
+	if err != nil {
+		return nil, err
+	}
+	b.ApiVersion, b.Kind = "v1", "Binding"
+	return b, nil
+}
+
+func setPodCondition(st *corev1.PodStatus, c *corev1.PodCondition) {
+	for i, cur := range st.Conditions {
+		if cur.Type == c.Type {
+			if cur.Status == c.Status {
+				c.LastTransitionTime = cur.LastTransitionTime
+			}
+			st.Conditions[i] = c
+			return
+		}
+	}
+	st.Conditions = append(st.Conditions, c)
+}
+
+// Log streams a container's log through the node's kubelet.
+func (s *PodServer) Log(opts *corev1.PodLogOptions, stream corev1.PodService_LogServer) error {
+	ctx := stream.Context()
+	pod, _, err := s.get(ctx, opts.GetNamespace(), opts.GetName())
+	if err != nil {
+		return err
+	}
+	if pod.GetSpec().GetNodeName() == "" {
+		return apierrors.BadRequest("pod %s/%s is not scheduled to a node yet: no logs", opts.GetNamespace(), opts.GetName())
+	}
+	if s.Logs == nil {
+		return apierrors.Unavailable("pod logs are not available: no kubelet connection configured")
+	}
+	return s.Logs(ctx, pod, opts, func(b []byte) error { return stream.Send(httpBody(b)) })
+}

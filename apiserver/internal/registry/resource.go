@@ -1,0 +1,753 @@
+// Package registry implements every verb of every kind once, generically:
+// Resource is parameterised by the kind's Go types and a Strategy (defaults,
+// validation, which fields are status, hooks that add etcd operations to a
+// write), and adapts the storage layer and watch cache to the generated gRPC
+// service interfaces.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/storage"
+	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/validation/field"
+)
+
+// MaxObjectBytes is the largest object accepted, as Kubernetes' 1.5 MiB.
+const MaxObjectBytes = 3 << 19
+
+// Info describes a kind for storage keys, errors and discovery.
+type Info struct {
+	Group        string // "" for core
+	Version      string
+	Kind         string // Pod
+	Resource     string // pods
+	Singular     string // pod
+	Namespaced   bool
+	ShortNames   []string
+	HasStatus    bool
+	Subresources []string // e.g. "binding", "log", "scale"
+}
+
+// APIVersion is the kind's apiVersion string: v1, apps/v1.
+func (i Info) APIVersion() string {
+	if i.Group == "" {
+		return i.Version
+	}
+	return i.Group + "/" + i.Version
+}
+
+// Strategy is what differs between kinds. Nil functions are no-ops.
+type Strategy[T storage.Object] struct {
+	Default        func(obj T)
+	Validate       func(obj T) field.ErrorList
+	ValidateUpdate func(obj, old T) field.ErrorList
+	// PrepareForCreate runs after status is cleared, e.g. to set a pod Pending.
+	PrepareForCreate func(obj T)
+	// PrepareForUpdate runs on Update and UpdateStatus before validation,
+	// e.g. to merge a Secret's stringData.
+	PrepareForUpdate func(obj, old T)
+	// Fields are the kind's field-selector fields beyond metadata.name and
+	// metadata.namespace; FieldLabels names them.
+	Fields      func(obj T) map[string]string
+	FieldLabels []string
+	// KeepStatusOnCreate keeps a status given on create (Events, Leases have none).
+	KeepStatusOnCreate bool
+	// GracePeriod, when set, makes Delete graceful: it returns the grace
+	// period to apply, or ok=false to delete at once.
+	GracePeriod func(obj T, requested *int64) (seconds int64, ok bool)
+
+	// Hooks add etcd comparisons and operations to a write, atomically.
+	BeforeCreate func(ctx context.Context, obj T) (storage.Txn, error)
+	BeforeUpdate func(ctx context.Context, obj, old T) (storage.Txn, error)
+	BeforeDelete func(ctx context.Context, old T) (storage.Txn, error)
+}
+
+// request is every kind's XRequest: namespace and name from the path, the object from the body.
+type request[T any] interface {
+	GetNamespace() string
+	GetName() string
+	GetObject() T
+}
+
+// Deps are what every resource shares.
+type Deps struct {
+	Logger *zap.Logger
+	Store  *storage.Store
+	Cacher storage.CacherConfig
+	// NamespaceActive admits a write into a namespace.
+	NamespaceActive  func(ctx context.Context, ns string) error
+	Metrics          *Metrics
+	BookmarkInterval time.Duration
+	Now              func() time.Time
+}
+
+// Resource serves one kind: T the object, L its list, EV its watch event
+// message, R its write request.
+type Resource[T storage.Object, L proto.Message, EV any, R request[T]] struct {
+	Info
+	lg       *zap.Logger
+	deps     Deps
+	strategy Strategy[T]
+	prefix   string
+	cacher   *storage.Cacher[T]
+}
+
+// NewResource makes the resource; Run starts its watch cache.
+func NewResource[T storage.Object, L proto.Message, EV any, R request[T]](deps Deps, info Info, s Strategy[T]) *Resource[T, L, EV, R] {
+	lg := deps.Logger
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.BookmarkInterval <= 0 {
+		deps.BookmarkInterval = 10 * time.Second
+	}
+	r := &Resource[T, L, EV, R]{Info: info, lg: lg.With(zap.String("resource", info.Resource)), deps: deps, strategy: s,
+		prefix: "/skiff/" + info.Resource + "/"}
+	r.cacher = storage.NewCacher[T](r.lg, deps.Store.Client(), r.prefix, r.decode, deps.Cacher)
+	return r
+}
+
+// Run feeds the watch cache until ctx ends.
+func (r *Resource[T, L, EV, R]) Run(ctx context.Context) { r.cacher.Run(ctx) }
+
+// Ready is closed when the resource can serve watches.
+func (r *Resource[T, L, EV, R]) Ready() <-chan struct{} { return r.cacher.Ready() }
+
+func (r *Resource[T, L, EV, R]) key(ns, name string) string {
+	if r.Namespaced {
+		return r.prefix + ns + "/" + name
+	}
+	return r.prefix + name
+}
+
+// listPrefix is where a list or watch of ns (all when empty) reads.
+func (r *Resource[T, L, EV, R]) listPrefix(ns string) string {
+	if r.Namespaced && ns != "" {
+		return r.prefix + ns + "/"
+	}
+	return r.prefix
+}
+
+func (r *Resource[T, L, EV, R]) newObject() T {
+	var zero T
+	return zero.ProtoReflect().New().Interface().(T)
+}
+
+// decode reads a stored object and stamps its type and resourceVersion.
+func (r *Resource[T, L, EV, R]) decode(kv storage.KV) (T, error) {
+	obj := r.newObject()
+	if err := proto.Unmarshal(kv.Value, obj); err != nil {
+		return obj, fmt.Errorf("decode %s: %w", kv.Key, err)
+	}
+	setTypeMeta(obj, r.APIVersion(), r.Kind)
+	metaOf(obj).ResourceVersion = storage.FormatRev(kv.ModRevision)
+	return obj, nil
+}
+
+func (r *Resource[T, L, EV, R]) encode(obj T) ([]byte, error) {
+	// apiVersion, kind and resourceVersion are not stored: they are known
+	// from the key and its revision.
+	c := proto.Clone(obj).(T)
+	setTypeMeta(c, "", "")
+	metaOf(c).ResourceVersion = ""
+	b, err := storage.Marshal(c)
+	if err != nil {
+		return nil, apierrors.Internal("encode %s: %v", r.Resource, err)
+	}
+	return b, nil
+}
+
+// storageErr maps a storage sentinel to the API error a user sees.
+func (r *Resource[T, L, EV, R]) storageErr(err error, name string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return apierrors.NotFound(r.qualifiedResource(), name)
+	case errors.Is(err, storage.ErrExists):
+		return apierrors.AlreadyExists(r.qualifiedResource(), name)
+	case errors.Is(err, storage.ErrConflict):
+		return apierrors.Conflict(r.qualifiedResource(), name, "the object has been modified; please apply your changes to the latest version and try again")
+	case errors.Is(err, storage.ErrCompacted):
+		return apierrors.Gone("too old resource version: %v", err)
+	case errors.Is(err, storage.ErrBadContinue):
+		return apierrors.BadRequest("invalid continue token: %v", err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierrors.New(apierrors.ReasonTimeout, r.qualifiedResource(), name, err.Error())
+	case errors.Is(err, storage.ErrUnavailable):
+		return apierrors.Unavailable("etcd is unavailable: %v", err)
+	}
+	if apierrors.ReasonOf(err) != apierrors.ReasonInternalError {
+		return err
+	}
+	return apierrors.Internal("%s %q: %v", r.qualifiedResource(), name, err)
+}
+
+// qualifiedResource is how errors name the resource: pods, deployments.apps.
+func (r *Resource[T, L, EV, R]) qualifiedResource() string {
+	if r.Group == "" {
+		return r.Resource
+	}
+	return r.Resource + "." + r.Group
+}
+
+// checkTarget reconciles the object's namespace and name with the path's.
+func (r *Resource[T, L, EV, R]) checkTarget(obj T, ns, name string) error {
+	if any(obj) == nil || !obj.ProtoReflect().IsValid() {
+		return apierrors.BadRequest("the request body must be a %s object", r.Kind)
+	}
+	av, kind := typeMeta(obj)
+	if av != "" && av != r.APIVersion() {
+		return apierrors.BadRequest("the API version in the data (%s) does not match the expected API version (%s)", av, r.APIVersion())
+	}
+	if kind != "" && kind != r.Kind {
+		return apierrors.BadRequest("the kind in the data (%s) does not match the expected kind (%s)", kind, r.Kind)
+	}
+	m := metaOf(obj)
+	if r.Namespaced {
+		switch {
+		case m.Namespace == "" && ns == "":
+			return apierrors.BadRequest("%s must have a namespace: set metadata.namespace or the request's namespace", r.Kind)
+		case m.Namespace == "":
+			m.Namespace = ns
+		case ns != "" && m.Namespace != ns:
+			return apierrors.BadRequest("the namespace of the provided object (%s) does not match the namespace sent on the request (%s)", m.Namespace, ns)
+		}
+	}
+	if name != "" {
+		switch {
+		case m.Name == "":
+			m.Name = name
+		case m.Name != name:
+			return apierrors.BadRequest("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name)
+		}
+	}
+	if size := proto.Size(obj); size > MaxObjectBytes {
+		return apierrors.TooLarge("%s %q is too large: %d bytes, the limit is %d bytes (1.5 MiB)", r.Kind, m.Name, size, MaxObjectBytes)
+	}
+	return nil
+}
+
+func (r *Resource[T, L, EV, R]) now() *timestamppb.Timestamp {
+	return timestamppb.New(r.deps.Now().UTC().Truncate(time.Second))
+}
+
+func (r *Resource[T, L, EV, R]) validate(obj T, old T, isUpdate bool) error {
+	var errs field.ErrorList
+	if isUpdate {
+		if r.strategy.ValidateUpdate != nil {
+			errs = r.strategy.ValidateUpdate(obj, old)
+		}
+	} else if r.strategy.Validate != nil {
+		errs = r.strategy.Validate(obj)
+	}
+	if len(errs) > 0 {
+		return apierrors.Invalid(r.Kind, metaOf(obj).Name, errs)
+	}
+	return nil
+}
+
+// Create stores a new object.
+func (r *Resource[T, L, EV, R]) Create(ctx context.Context, req R) (obj T, err error) {
+	defer r.observe("create", time.Now(), &err)
+	obj = req.GetObject()
+	if err := r.checkTarget(obj, req.GetNamespace(), ""); err != nil {
+		return obj, err
+	}
+	m := metaOf(obj)
+	generated := m.Name == "" && m.GenerateName != ""
+	if generated {
+		m.Name = m.GenerateName + randomSuffix()
+	}
+	m.Uid = newUID()
+	m.ResourceVersion = ""
+	m.CreationTimestamp = r.now()
+	m.DeletionTimestamp = nil
+	m.DeletionGracePeriodSeconds = nil
+	m.Generation = 0
+	if hasField(obj, "spec") {
+		m.Generation = 1
+	}
+	if r.HasStatus && !r.strategy.KeepStatusOnCreate {
+		clearField(obj, "status")
+	}
+	if r.strategy.PrepareForCreate != nil {
+		r.strategy.PrepareForCreate(obj)
+	}
+	if r.strategy.Default != nil {
+		r.strategy.Default(obj)
+	}
+	if err := r.validate(obj, obj, false); err != nil {
+		return obj, err
+	}
+	if r.Namespaced && r.deps.NamespaceActive != nil {
+		if err := r.deps.NamespaceActive(ctx, m.Namespace); err != nil {
+			return obj, err
+		}
+	}
+	base := obj
+	for attempt := 0; ; attempt++ {
+		// Each attempt starts from the validated object: a hook's allocation
+		// that lost a race is made again, not taken for the user's choice.
+		obj = proto.Clone(base).(T)
+		m = metaOf(obj)
+		var tx storage.Txn
+		if r.strategy.BeforeCreate != nil {
+			if tx, err = r.strategy.BeforeCreate(ctx, obj); err != nil {
+				return obj, err
+			}
+		}
+		data, err := r.encode(obj)
+		if err != nil {
+			return obj, err
+		}
+		rev, err := r.deps.Store.Create(ctx, r.key(m.Namespace, m.Name), data, tx)
+		switch {
+		case err == nil:
+			setTypeMeta(obj, r.APIVersion(), r.Kind)
+			m.ResourceVersion = storage.FormatRev(rev)
+			return obj, nil
+		case errors.Is(err, storage.ErrExists) && generated && attempt < 5:
+			metaOf(base).Name = m.GenerateName + randomSuffix()
+		case errors.Is(err, storage.ErrConflict) && attempt < 20:
+			// An allocation raced with another writer: allocate again.
+		default:
+			return obj, r.storageErr(err, m.Name)
+		}
+	}
+}
+
+// Get reads one object.
+func (r *Resource[T, L, EV, R]) Get(ctx context.Context, opts *metav1.GetOptions) (obj T, err error) {
+	defer r.observe("get", time.Now(), &err)
+	obj, _, err = r.get(ctx, opts.GetNamespace(), opts.GetName())
+	return obj, err
+}
+
+func (r *Resource[T, L, EV, R]) get(ctx context.Context, ns, name string) (T, int64, error) {
+	var zero T
+	if r.Namespaced && ns == "" {
+		return zero, 0, apierrors.BadRequest("a namespace is required to get %s %q", r.Resource, name)
+	}
+	if name == "" {
+		return zero, 0, apierrors.BadRequest("a name is required to get %s", r.Resource)
+	}
+	kv, err := r.deps.Store.Get(ctx, r.key(ns, name))
+	if err != nil {
+		return zero, 0, r.storageErr(err, name)
+	}
+	obj, err := r.decode(*kv)
+	if err != nil {
+		return zero, 0, apierrors.Internal("%v", err)
+	}
+	return obj, kv.ModRevision, nil
+}
+
+// List reads a collection, filtered and paged on one etcd snapshot.
+func (r *Resource[T, L, EV, R]) List(ctx context.Context, opts *metav1.ListOptions) (list L, err error) {
+	defer r.observe("list", time.Now(), &err)
+	sel, err := r.selection(opts)
+	if err != nil {
+		return list, err
+	}
+	if opts.GetLimit() < 0 {
+		return list, apierrors.BadRequest("limit must be >= 0, got %d", opts.GetLimit())
+	}
+	var items []T
+	var decodeErr error
+	page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), opts.GetContinue(), opts.GetLimit(), func(kv storage.KV) bool {
+		obj, err := r.decode(kv)
+		if err != nil {
+			decodeErr = err
+			return false
+		}
+		if !sel.matches(obj) {
+			return false
+		}
+		items = append(items, obj)
+		return true
+	})
+	if err != nil {
+		return list, r.storageErr(err, "")
+	}
+	if decodeErr != nil {
+		r.lg.Error("skipped an object that does not decode", zap.Error(decodeErr))
+	}
+	lm := &metav1.ListMeta{ResourceVersion: storage.FormatRev(page.Revision), Continue: page.Continue}
+	if page.Continue != "" {
+		lm.RemainingItemCount = proto.Int64(page.Remaining)
+	}
+	return newListOf[L](r.APIVersion(), r.Kind+"List", items, lm), nil
+}
+
+// Update replaces an object's spec and metadata; status stays.
+func (r *Resource[T, L, EV, R]) Update(ctx context.Context, req R) (obj T, err error) {
+	defer r.observe("update", time.Now(), &err)
+	return r.update(ctx, req, false)
+}
+
+// UpdateStatus replaces an object's status; everything else stays.
+func (r *Resource[T, L, EV, R]) UpdateStatus(ctx context.Context, req R) (obj T, err error) {
+	defer r.observe("update_status", time.Now(), &err)
+	if !r.HasStatus {
+		return obj, apierrors.New(apierrors.ReasonMethodNotAllowed, r.Resource, req.GetName(), r.Resource+" have no status subresource")
+	}
+	return r.update(ctx, req, true)
+}
+
+func (r *Resource[T, L, EV, R]) update(ctx context.Context, req R, status bool) (T, error) {
+	in := req.GetObject()
+	if err := r.checkTarget(in, req.GetNamespace(), req.GetName()); err != nil {
+		return in, err
+	}
+	m := metaOf(in)
+	given := m.ResourceVersion
+	return r.guaranteedUpdate(ctx, m.Namespace, m.Name, given, func(old T) (T, error) {
+		obj := proto.Clone(in).(T)
+		if status {
+			// Only status comes from the request.
+			next := proto.Clone(old).(T)
+			copyField(next, obj, "status")
+			obj = next
+		} else if r.HasStatus {
+			copyField(obj, old, "status")
+		}
+		return obj, nil
+	}, false)
+}
+
+// guaranteedUpdate reads, mutates and compare-and-swaps until it wins, unless
+// the caller named a resourceVersion, which then must be current. A trusted
+// mutation (a subresource such as binding) skips the user-facing update rules.
+func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, givenRV string, mutate func(old T) (T, error), trusted bool) (T, error) {
+	var zero T
+	for attempt := 0; ; attempt++ {
+		old, modRev, err := r.get(ctx, ns, name)
+		if err != nil {
+			return zero, err
+		}
+		if givenRV != "" && givenRV != storage.FormatRev(modRev) {
+			return zero, apierrors.StaleUpdate(r.qualifiedResource(), name, givenRV, storage.FormatRev(modRev))
+		}
+		obj, err := mutate(old)
+		if err != nil {
+			return zero, err
+		}
+		r.keepServerFields(obj, old)
+		if !trusted {
+			if r.strategy.PrepareForUpdate != nil {
+				r.strategy.PrepareForUpdate(obj, old)
+			}
+			if r.strategy.Default != nil {
+				r.strategy.Default(obj)
+			}
+			if err := r.validate(obj, old, true); err != nil {
+				return zero, err
+			}
+		}
+		om := metaOf(obj)
+		if !fieldEqual(obj, old, "spec") {
+			om.Generation = metaOf(old).Generation + 1
+		}
+		if proto.Equal(obj, old) {
+			return old, nil // nothing changed: no write, no event
+		}
+		// The last finalizer removed from an object being deleted removes it.
+		if om.DeletionTimestamp != nil && len(om.Finalizers) == 0 && r.gracefulDone(obj) {
+			return r.remove(ctx, old, modRev)
+		}
+		var tx storage.Txn
+		if r.strategy.BeforeUpdate != nil {
+			if tx, err = r.strategy.BeforeUpdate(ctx, obj, old); err != nil {
+				return zero, err
+			}
+		}
+		data, err := r.encode(obj)
+		if err != nil {
+			return zero, err
+		}
+		rev, err := r.deps.Store.Update(ctx, r.key(ns, name), data, modRev, tx)
+		if errors.Is(err, storage.ErrConflict) && attempt < 50 {
+			if givenRV != "" {
+				// Lost the race to another writer after our read.
+				cur, _, gerr := r.get(ctx, ns, name)
+				if gerr == nil {
+					return zero, apierrors.StaleUpdate(r.qualifiedResource(), name, givenRV, metaOf(cur).ResourceVersion)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return zero, r.storageErr(err, name)
+		}
+		setTypeMeta(obj, r.APIVersion(), r.Kind)
+		om.ResourceVersion = storage.FormatRev(rev)
+		return obj, nil
+	}
+}
+
+// keepServerFields restores what only the server sets.
+func (r *Resource[T, L, EV, R]) keepServerFields(obj, old T) {
+	m, om := metaOf(obj), metaOf(old)
+	m.Uid = om.Uid
+	m.CreationTimestamp = om.CreationTimestamp
+	m.Generation = om.Generation
+	m.GenerateName = om.GenerateName
+	m.ResourceVersion = om.ResourceVersion // so an unchanged object compares equal
+	if om.DeletionTimestamp != nil {
+		m.DeletionTimestamp = om.DeletionTimestamp
+		m.DeletionGracePeriodSeconds = om.DeletionGracePeriodSeconds
+	} else {
+		m.DeletionTimestamp, m.DeletionGracePeriodSeconds = nil, nil
+	}
+	setTypeMeta(obj, r.APIVersion(), r.Kind)
+}
+
+// gracefulDone reports whether an object under deletion has no grace period left to wait for.
+func (r *Resource[T, L, EV, R]) gracefulDone(obj T) bool {
+	g := metaOf(obj).DeletionGracePeriodSeconds
+	return r.strategy.GracePeriod == nil || g == nil || *g == 0
+}
+
+// Delete removes an object, gracefully where the kind asks for it, and only
+// once its finalizers are gone.
+func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteOptions) (obj T, err error) {
+	defer r.observe("delete", time.Now(), &err)
+	ns, name := opts.GetNamespace(), opts.GetName()
+	for attempt := 0; ; attempt++ {
+		old, modRev, err := r.get(ctx, ns, name)
+		if err != nil {
+			return old, err
+		}
+		om := metaOf(old)
+		if p := opts.GetPreconditions(); p != nil {
+			if p.Uid != nil && *p.Uid != om.Uid {
+				return old, apierrors.Conflict(r.qualifiedResource(), name,
+					fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", *p.Uid, om.Uid))
+			}
+			if p.ResourceVersion != nil && *p.ResourceVersion != om.ResourceVersion {
+				return old, apierrors.Conflict(r.qualifiedResource(), name,
+					fmt.Sprintf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", *p.ResourceVersion, om.ResourceVersion))
+			}
+		}
+		grace, graceful := int64(0), false
+		if r.strategy.GracePeriod != nil {
+			grace, graceful = r.strategy.GracePeriod(old, opts.GracePeriodSeconds)
+		}
+		if graceful && grace > 0 || len(om.Finalizers) > 0 {
+			next, changed := r.markDeleting(old, grace, graceful)
+			if !changed {
+				return old, nil
+			}
+			data, err := r.encode(next)
+			if err != nil {
+				return old, err
+			}
+			rev, err := r.deps.Store.Update(ctx, r.key(ns, name), data, modRev, storage.Txn{})
+			if errors.Is(err, storage.ErrConflict) && attempt < 50 {
+				continue
+			}
+			if err != nil {
+				return old, r.storageErr(err, name)
+			}
+			metaOf(next).ResourceVersion = storage.FormatRev(rev)
+			return next, nil
+		}
+		obj, err := r.remove(ctx, old, modRev)
+		if errors.Is(err, errRetry) && attempt < 50 {
+			continue
+		}
+		return obj, err
+	}
+}
+
+var errRetry = errors.New("retry")
+
+// markDeleting sets deletionTimestamp and the grace period; a shorter grace
+// period shortens a deletion already under way.
+func (r *Resource[T, L, EV, R]) markDeleting(old T, grace int64, graceful bool) (T, bool) {
+	next := proto.Clone(old).(T)
+	m := metaOf(next)
+	if !graceful {
+		grace = 0
+	}
+	now := r.deps.Now().UTC()
+	if m.DeletionTimestamp == nil {
+		m.DeletionTimestamp = timestamppb.New(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+		g := int32(grace)
+		m.DeletionGracePeriodSeconds = &g
+		return next, true
+	}
+	if cur := m.DeletionGracePeriodSeconds; cur == nil || int64(*cur) > grace {
+		m.DeletionTimestamp = timestamppb.New(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+		g := int32(grace)
+		m.DeletionGracePeriodSeconds = &g
+		return next, true
+	}
+	return next, false
+}
+
+// remove deletes the stored object at modRev, with the kind's hooks.
+func (r *Resource[T, L, EV, R]) remove(ctx context.Context, old T, modRev int64) (T, error) {
+	om := metaOf(old)
+	var tx storage.Txn
+	var err error
+	if r.strategy.BeforeDelete != nil {
+		if tx, err = r.strategy.BeforeDelete(ctx, old); err != nil {
+			return old, err
+		}
+	}
+	rev, err := r.deps.Store.Delete(ctx, r.key(om.Namespace, om.Name), modRev, tx)
+	if errors.Is(err, storage.ErrConflict) {
+		return old, errRetry
+	}
+	if err != nil {
+		return old, r.storageErr(err, om.Name)
+	}
+	setTypeMeta(old, r.APIVersion(), r.Kind)
+	om.ResourceVersion = storage.FormatRev(rev)
+	return old, nil
+}
+
+// Watch streams changes: the current objects as ADDED first when no
+// resourceVersion is given, then every change after it, filtered by the
+// selectors, with periodic bookmarks when asked for.
+func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.ServerStreamingServer[EV]) (err error) {
+	defer r.observe("watch", time.Now(), &err)
+	ctx := stream.Context()
+	if t := opts.GetTimeoutSeconds(); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(t)*time.Second)
+		defer cancel()
+	}
+	sel, err := r.selection(opts)
+	if err != nil {
+		return err
+	}
+	from, err := storage.ParseRev(opts.GetResourceVersion())
+	if err != nil {
+		return apierrors.BadRequest("%v", err)
+	}
+	if from == 0 {
+		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
+		if err != nil {
+			return r.storageErr(err, "")
+		}
+		for _, kv := range page.Items {
+			obj, err := r.decode(kv)
+			if err != nil || !sel.matches(obj) {
+				continue
+			}
+			if err := stream.Send(newEventOf[EV](metav1.EventType_ADDED, obj)); err != nil {
+				return err
+			}
+		}
+		from = page.Revision
+	}
+	w, err := r.cacher.Watch(ctx, from)
+	if err != nil {
+		return r.storageErr(err, "")
+	}
+	defer w.Stop()
+	last := from
+	for {
+		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
+		e, err := w.Next(nctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // the client went away or the timeout ended the watch
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				if opts.GetAllowWatchBookmarks() {
+					if rev := r.cacher.Revision(); rev > last {
+						last = rev
+					}
+					bm := r.newObject()
+					setTypeMeta(bm, r.APIVersion(), r.Kind)
+					metaOf(bm).ResourceVersion = storage.FormatRev(last)
+					if err := stream.Send(newEventOf[EV](metav1.EventType_BOOKMARK, bm)); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if errors.Is(err, storage.ErrTooSlow) {
+				return apierrors.Unavailable("watch of %s closed: %v", r.Resource, err)
+			}
+			return r.storageErr(err, "")
+		}
+		if !strings.HasPrefix(e.Key, r.listPrefix(opts.GetNamespace())) {
+			continue
+		}
+		last = e.Rev
+		typ, obj, ok := sel.transform(e)
+		if !ok {
+			continue
+		}
+		if err := stream.Send(newEventOf[EV](typ, obj)); err != nil {
+			return err
+		}
+	}
+}
+
+// WatchFunc is a kind's watch for the REST front: each event goes to send.
+type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error
+
+// sendStream adapts a send function to the generated stream type so REST
+// watches run the same Watch as gRPC ones. Only Context and Send are used.
+type sendStream[EV any] struct {
+	grpc.ServerStream
+	ctx  context.Context
+	send func(proto.Message) error
+}
+
+func (s *sendStream[EV]) Context() context.Context { return s.ctx }
+func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
+
+// RESTWatch is the kind's watch for the REST front.
+func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
+	return func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error {
+		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
+	}
+}
+
+// deleteAllIn deletes every object of this kind in namespace ns (pods
+// gracefully) and reports how many still exist.
+func (r *Resource[T, L, EV, R]) deleteAllIn(ctx context.Context, ns string) (int, error) {
+	page, err := r.deps.Store.List(ctx, r.listPrefix(ns), "", 0, nil)
+	if err != nil {
+		return 0, r.storageErr(err, "")
+	}
+	left := 0
+	for _, kv := range page.Items {
+		obj, err := r.decode(kv)
+		if err != nil {
+			continue
+		}
+		m := metaOf(obj)
+		if m.DeletionTimestamp == nil {
+			if _, err := r.Delete(ctx, &metav1.DeleteOptions{Namespace: ns, Name: m.Name}); err != nil && !apierrors.IsNotFound(err) {
+				return 0, err
+			}
+		}
+		if _, _, err := r.get(ctx, ns, m.Name); err == nil {
+			left++
+		}
+	}
+	return left, nil
+}

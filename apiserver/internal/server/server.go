@@ -1,0 +1,280 @@
+// Package server is the apiserver's front: one HTTP server on one port that
+// serves gRPC (HTTP/2, by content type) and the REST API (grpc-gateway over
+// the same service implementations), plus watch streaming, discovery,
+// health, version and metrics.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/registry"
+	appsv1 "skiff.dev/proto/apps/v1"
+	batchv1 "skiff.dev/proto/batch/v1"
+	coordinationv1 "skiff.dev/proto/coordination/v1"
+	corev1 "skiff.dev/proto/core/v1"
+	metav1 "skiff.dev/proto/meta/v1"
+)
+
+// Config configures the front.
+type Config struct {
+	Version  *metav1.Version
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the apiserver can serve (etcd reachable, caches ready).
+	Ready func(ctx context.Context) error
+	// Authenticate wraps the whole handler; nil serves everyone (--insecure).
+	Authenticate func(http.Handler) http.Handler
+}
+
+// Server is the HTTP handler of the apiserver's one port.
+type Server struct {
+	lg      *zap.Logger
+	cfg     Config
+	reg     *registry.Registry
+	grpc    *grpc.Server
+	gateway *gwruntime.ServeMux
+	handler http.Handler
+}
+
+// New builds the handler over reg.
+func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	s := &Server{lg: lg, cfg: cfg, reg: reg}
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(s.recoverUnary),
+		grpc.ChainStreamInterceptor(s.recoverStream),
+		grpc.MaxRecvMsgSize(maxBodyBytes),
+	)
+	reg.RegisterGRPC(s.grpc)
+
+	s.gateway = gwruntime.NewServeMux(
+		gwruntime.WithMarshalerOption(gwruntime.MIMEWildcard, &jsonMarshaler{}),
+		gwruntime.WithMarshalerOption("application/json", &jsonMarshaler{}),
+		gwruntime.WithMarshalerOption("application/yaml", &jsonMarshaler{yaml: true}),
+		gwruntime.WithErrorHandler(func(ctx context.Context, _ *gwruntime.ServeMux, _ gwruntime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, err)
+		}),
+		gwruntime.WithRoutingErrorHandler(func(ctx context.Context, _ *gwruntime.ServeMux, _ gwruntime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+			if code == http.StatusMethodNotAllowed {
+				writeError(w, apierrors.New(apierrors.ReasonMethodNotAllowed, "", "", fmt.Sprintf("the server does not allow this method on the requested resource: %s %s", r.Method, r.URL.Path)))
+				return
+			}
+			writeError(w, apierrors.NotFound("path", r.URL.Path))
+		}),
+		gwruntime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	)
+	if err := registerGateway(context.Background(), s.gateway, reg); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /livez", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /version", s.version)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api", s.discoveryAPI)
+	mux.HandleFunc("GET /apis", s.discoveryAPIs)
+	mux.Handle("/", http.HandlerFunc(s.rest))
+
+	var h http.Handler = mux
+	if cfg.Authenticate != nil {
+		h = cfg.Authenticate(h)
+	}
+	front := h
+	s.handler = s.recoverHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			if cfg.Authenticate != nil {
+				cfg.Authenticate(s.grpc).ServeHTTP(w, r)
+				return
+			}
+			s.grpc.ServeHTTP(w, r)
+			return
+		}
+		front.ServeHTTP(w, r)
+	}))
+	return s, nil
+}
+
+// ServeHTTP serves gRPC and REST.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// GRPC is the gRPC server, stopped with the HTTP server.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+func registerGateway(ctx context.Context, mux *gwruntime.ServeMux, reg *registry.Registry) error {
+	for _, f := range []func() error{
+		func() error { return corev1.RegisterNamespaceServiceHandlerServer(ctx, mux, reg.Namespaces) },
+		func() error { return corev1.RegisterPodServiceHandlerServer(ctx, mux, reg.Pods) },
+		func() error { return corev1.RegisterNodeServiceHandlerServer(ctx, mux, reg.Nodes) },
+		func() error { return corev1.RegisterServiceServiceHandlerServer(ctx, mux, reg.Services) },
+		func() error { return corev1.RegisterEndpointsServiceHandlerServer(ctx, mux, reg.Endpoints) },
+		func() error { return corev1.RegisterEventServiceHandlerServer(ctx, mux, reg.Events) },
+		func() error { return corev1.RegisterConfigMapServiceHandlerServer(ctx, mux, reg.ConfigMaps) },
+		func() error { return corev1.RegisterSecretServiceHandlerServer(ctx, mux, reg.Secrets) },
+		func() error { return corev1.RegisterServiceAccountServiceHandlerServer(ctx, mux, reg.ServiceAccounts) },
+		func() error { return appsv1.RegisterReplicaSetServiceHandlerServer(ctx, mux, reg.ReplicaSets) },
+		func() error { return appsv1.RegisterDeploymentServiceHandlerServer(ctx, mux, reg.Deployments) },
+		func() error { return appsv1.RegisterDaemonSetServiceHandlerServer(ctx, mux, reg.DaemonSets) },
+		func() error { return batchv1.RegisterJobServiceHandlerServer(ctx, mux, reg.Jobs) },
+		func() error { return coordinationv1.RegisterLeaseServiceHandlerServer(ctx, mux, reg.Leases) },
+	} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rest routes a REST request: watches and logs stream here, the rest goes
+// to the gateway; creates answer 201 as Kubernetes' do.
+func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		if t, ok := parsePath(r.URL.Path); ok {
+			switch {
+			case t.discovery:
+				s.discoveryGroupVersion(w, r, t)
+				return
+			case t.watch || isTrue(r.URL.Query().Get("watch")):
+				if t.name == "" || t.watch {
+					s.watch(w, r, t)
+					return
+				}
+			case t.sub == "log" && t.resource == "pods":
+				s.podLog(w, r, t)
+				return
+			}
+		}
+	}
+	if r.Method == http.MethodPost {
+		w = &createdWriter{ResponseWriter: w}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	s.gateway.ServeHTTP(w, r)
+}
+
+func isTrue(v string) bool { return v == "true" || v == "1" }
+
+// createdWriter turns the gateway's 200 for a POST into 201 Created.
+type createdWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (c *createdWriter) WriteHeader(code int) {
+	if !c.wrote && code == http.StatusOK {
+		code = http.StatusCreated
+	}
+	c.wrote = true
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *createdWriter) Write(b []byte) (int, error) {
+	if !c.wrote {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *createdWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// writeError answers with a Kubernetes Status body.
+func writeError(w http.ResponseWriter, err error) {
+	st, code := apierrors.ToStatus(err)
+	b, _ := marshalOpts.Marshal(st)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	var b []byte
+	if m, ok := v.(proto.Message); ok {
+		b, _ = marshalOpts.Marshal(m)
+	} else {
+		b, _ = json.Marshal(v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.cfg.Version)
+}
+
+func (s *Server) recoverHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.lg.Error("panic serving request", zap.String("path", r.URL.Path), zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+				writeError(w, apierrors.Internal("internal error: %v", p))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.lg.Error("panic serving call", zap.String("method", info.FullMethod), zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+			err = status.Errorf(codes.Internal, "internal error: %v", p)
+		}
+	}()
+	return h(ctx, req)
+}
+
+func (s *Server) recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.lg.Error("panic serving stream", zap.String("method", info.FullMethod), zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+			err = status.Errorf(codes.Internal, "internal error: %v", p)
+		}
+	}()
+	return h(srv, ss)
+}
+
+var errNoFlush = errors.New("streaming is not supported by this connection")
