@@ -438,9 +438,9 @@ func (r *Resource[T, L, EV, R]) update(ctx context.Context, req R, status bool) 
 type updateMode int
 
 const (
-	specUpdate   updateMode = iota // Update: the user-facing rules
-	statusUpdate                   // UpdateStatus: the status rules
-	trustedUpdate                  // a subresource (binding) that checks its own rules
+	specUpdate    updateMode = iota // Update: the user-facing rules
+	statusUpdate                    // UpdateStatus: the status rules
+	trustedUpdate                   // a subresource (binding) that checks its own rules
 )
 
 // guaranteedUpdate reads, mutates and compare-and-swaps until it wins, unless
