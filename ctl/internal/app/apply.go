@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 
@@ -59,8 +58,6 @@ func (c *cli) runApply(ctx context.Context, files []string, output string, creat
 			result, err = c.apply(ctx, d, m)
 		}
 		if err != nil {
-			var se interface{ GRPCStatus() interface{ Code() any } }
-			_ = se
 			fmt.Fprintln(c.errOut, c.formatError(err))
 			failed = true
 			if client.IsUnavailable(err) {
@@ -213,5 +210,3 @@ func isZero(v any) bool {
 	}
 	return false
 }
-
-var _ = errors.New

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -117,5 +115,3 @@ func (d dynamic) Watch(ctx context.Context, r *resource, opts *metav1.ListOption
 
 // clone deep-copies an object.
 func clone(o object) object { return proto.Clone(o).(object) }
-
-var _ = fmt.Sprint
