@@ -5,8 +5,8 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
-MODULES := proto apiserver e2e
-COMPONENTS := apiserver
+MODULES := proto apiserver ctl e2e
+COMPONENTS := apiserver ctl
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
@@ -41,7 +41,7 @@ test-integration: build $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
 	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
-	if [ -n "$$pkgs" ]; then $(GO) test -count=1 -timeout 20m $$pkgs; fi
+	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 -timeout 20m $$pkgs; fi
 
 ## lint: gofmt and go vet over every module
 lint:

@@ -48,7 +48,7 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 		}
 		n.Status = &corev1.NamespaceStatus{Phase: "Terminating"}
 		return n, nil
-	}, true)
+	}, trustedUpdate)
 	if err != nil {
 		return nil, err
 	}
