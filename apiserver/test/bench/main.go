@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&o.watchers, "watchers", 1000, "concurrent gRPC pod watchers")
 	flag.IntVar(&o.watchConns, "watch-conns", 10, "gRPC connections the watchers share")
 	flag.IntVar(&o.events, "events", 200, "pods created while the watchers watch")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one extra gRPC create phase here")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one extra gRPC create phase (4×n pods) here")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -312,6 +312,7 @@ func (c *restClient) do(method, path string, body []byte, want int) error {
 // results are every figure of the report.
 type results struct {
 	podBytes             int
+	loadStart            string
 	etcd                 series
 	grpcCreate, rest     series
 	grpcGet, restGet     series
@@ -324,6 +325,7 @@ func run(o options) error {
 	if o.reps < 1 || o.count < 1 || o.workers < 1 {
 		return fmt.Errorf("-reps, -n and -c must be >= 1")
 	}
+	loadStart := loadAvg()
 	lg := zap.NewNop()
 	dir, err := os.MkdirTemp("", "skiff-bench-")
 	if err != nil {
@@ -365,7 +367,7 @@ func run(o options) error {
 	if err != nil || len(kv.Kvs) == 0 {
 		return fmt.Errorf("read the stored pod from etcd: %v", err)
 	}
-	var r results
+	r := results{loadStart: loadStart}
 	r.podBytes = len(kv.Kvs[0].Value)
 	value := string(kv.Kvs[0].Value)
 
@@ -401,7 +403,7 @@ func run(o options) error {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
-		runPhase(o.count, o.workers, func(i int) error {
+		runPhase(4*o.count, o.workers, func(i int) error {
 			_, err := pods.Create(ctx, &corev1.PodRequest{Namespace: "default", Object: newPod("default", fmt.Sprintf("prof-%d", i))})
 			return err
 		})
@@ -592,10 +594,23 @@ func machine() string {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), model, mem, runtime.Version(), runtime.GOOS, runtime.GOARCH, os.TempDir())
 }
 
+// loadAvg is the 1-minute load average: other work on the machine skews every figure.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
+}
+
 func render(o options, r *results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## API server benchmark (make bench-api)\n\n")
 	b.WriteString(machine())
+	fmt.Fprintf(&b, "- Machine load average (1 min) at start %s, at end %s\n", r.loadStart, loadAvg())
 	fmt.Fprintf(&b, "- Load: %d workers, %d operations per phase, median of %d repetitions; pod stored size %d bytes\n\n",
 		o.workers, o.count, o.reps, r.podBytes)
 	b.WriteString("| Phase | ops/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n")
