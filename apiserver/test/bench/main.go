@@ -51,6 +51,7 @@ type options struct {
 	watchConns int
 	events     int
 	cpuProfile string
+	watchProf  string
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&o.watchConns, "watch-conns", 10, "gRPC connections the watchers share")
 	flag.IntVar(&o.events, "events", 200, "pods created while the watchers watch")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one extra gRPC create phase (4×n pods) here")
+	flag.StringVar(&o.watchProf, "watchprofile", "", "write a CPU profile of the watch delivery phase here")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -520,6 +522,16 @@ func watchBench(ctx context.Context, addr string, o options, r *results) error {
 		return err
 	}
 	waitOrTimeout(&ready, 2*time.Minute)
+	if o.watchProf != "" {
+		f, err := os.Create(o.watchProf)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	start := time.Now()
 	for i := range o.events {
 		p := newPod(ns, fmt.Sprintf("w-%d", i))
