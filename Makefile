@@ -78,5 +78,9 @@ certs: build-apiserver
 up: build
 	$(BIN)/skiff-apiserver --insecure --bind-address 127.0.0.1 --secure-port 6443 --data-dir .skiff/etcd
 
+## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
+bench-api:
+	cd apiserver && $(GO) run ./test/bench -out ../docs/benchmarks-api.md
+
 clean:
 	rm -rf $(BIN) _output
