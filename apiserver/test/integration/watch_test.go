@@ -17,7 +17,7 @@ import (
 // ev is a watch event as a user reads it: type, name, and a data value.
 type ev struct {
 	typ, name, val, rv string
-	err               error
+	err                error
 }
 
 func (e ev) String() string {
