@@ -19,6 +19,13 @@ func TestBadInput(t *testing.T) {
 	if r := e.do(t, "POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", dep, ""); r.code != 201 {
 		t.Fatalf("create deployment: %s", r)
 	}
+	svc := `{"metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"port":80}]}}`
+	r := e.do(t, "POST", "/api/v1/namespaces/"+ns+"/services", svc, "")
+	if r.code != 201 {
+		t.Fatalf("create service: %s", r)
+	}
+	clusterIP := dig(r.json(t), "spec", "clusterIP").(string)
+	svcs := "/api/v1/namespaces/" + ns + "/services"
 	big := strings.Repeat("x", 1600*1024)
 
 	cases := []struct {
@@ -38,6 +45,9 @@ func TestBadInput(t *testing.T) {
 		{"too large", "POST", cms, fmt.Sprintf(`{"metadata":{"name":"big"},"data":{"k":%q}}`, big), 413, "RequestEntityTooLarge", []string{"too large"}},
 		{"namespace mismatch", "POST", cms, `{"metadata":{"name":"c1","namespace":"elsewhere"}}`, 400, "BadRequest", []string{"elsewhere", ns}},
 		{"missing namespace", "POST", "/api/v1/namespaces/x/configmaps", `{"metadata":{"name":"c2"}}`, 404, "NotFound", []string{`namespaces "x" not found`}},
+		{"immutable clusterIP", "PUT", svcs + "/web", `{"metadata":{"name":"web"},"spec":{"clusterIP":"10.96.0.77","selector":{"app":"web"},"ports":[{"port":80}]}}`, 422, "Invalid", []string{"spec.clusterIP", "field is immutable"}},
+		{"immutable deployment selector", "PUT", "/apis/apps/v1/namespaces/" + ns + "/deployments/web", `{"metadata":{"name":"web"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"other"}},"template":{"metadata":{"labels":{"app":"other"}},"spec":{"containers":[{"name":"app","image":"nginx"}]}}}}`, 422, "Invalid", []string{"spec.selector", "immutable"}},
+		{"bad service type", "POST", svcs, `{"metadata":{"name":"lb"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}`, 422, "Invalid", []string{"spec.type"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,7 +64,11 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("GET %s after bad requests: %s, want no items", p, r)
 		}
 	}
-	r := e.do(t, "GET", "/apis/apps/v1/namespaces/"+ns+"/deployments/web", nil, "")
+	r = e.do(t, "GET", svcs+"/web", nil, "")
+	if got := dig(r.json(t), "spec", "clusterIP"); got != clusterIP {
+		t.Errorf("clusterIP after rejected update: %v, want %s", got, clusterIP)
+	}
+	r = e.do(t, "GET", "/apis/apps/v1/namespaces/"+ns+"/deployments/web", nil, "")
 	if dig(r.json(t), "spec", "replicas") != float64(1) {
 		t.Errorf("deployment replicas after rejected scale: %v", dig(r.json(t), "spec", "replicas"))
 	}
