@@ -237,6 +237,7 @@ func (reg *Registry) Run(ctx context.Context) {
 	for _, run := range reg.runners {
 		go run(ctx)
 	}
+	go reg.Namespaces.cache.run(ctx, reg.Namespaces)
 }
 
 // WaitReady blocks until every watch cache can serve.

@@ -459,7 +459,7 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 		if err != nil {
 			return zero, err
 		}
-		r.keepServerFields(obj, old)
+		r.keepServerFields(obj, old, mode)
 		if mode != trustedUpdate {
 			if r.strategy.PrepareForUpdate != nil {
 				r.strategy.PrepareForUpdate(obj, old)
@@ -479,7 +479,7 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 			return old, nil // nothing changed: no write, no event
 		}
 		// The last finalizer removed from an object being deleted removes it.
-		if om.DeletionTimestamp != nil && len(om.Finalizers) == 0 && r.gracefulDone(obj) {
+		if mode != trustedUpdate && om.DeletionTimestamp != nil && len(om.Finalizers) == 0 && r.gracefulDone(obj) {
 			return r.remove(ctx, old, modRev)
 		}
 		var tx storage.Txn
@@ -512,18 +512,21 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 	}
 }
 
-// keepServerFields restores what only the server sets.
-func (r *Resource[T, L, EV, R]) keepServerFields(obj, old T) {
+// keepServerFields restores what only the server sets; a trusted update
+// (the server's own) may set the deletion fields.
+func (r *Resource[T, L, EV, R]) keepServerFields(obj, old T, mode updateMode) {
 	m, om := metaOf(obj), metaOf(old)
 	m.Uid = om.Uid
 	m.CreationTimestamp = om.CreationTimestamp
 	m.Generation = om.Generation
 	m.GenerateName = om.GenerateName
 	m.ResourceVersion = om.ResourceVersion // so an unchanged object compares equal
-	if om.DeletionTimestamp != nil {
+	switch {
+	case mode == trustedUpdate && om.DeletionTimestamp == nil:
+	case om.DeletionTimestamp != nil:
 		m.DeletionTimestamp = om.DeletionTimestamp
 		m.DeletionGracePeriodSeconds = om.DeletionGracePeriodSeconds
-	} else {
+	default:
 		m.DeletionTimestamp, m.DeletionGracePeriodSeconds = nil, nil
 	}
 	setTypeMeta(obj, r.APIVersion(), r.Kind)

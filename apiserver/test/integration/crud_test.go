@@ -2,10 +2,13 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"time"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/apiservertest"
@@ -48,10 +51,10 @@ func (k kindOps[T]) name() string { return k.kind }
 
 func (k kindOps[T]) run(t *testing.T, ns string) {
 	ctx := ctxT(t)
+	obj := k.newObj("crud-" + ns)
 	if !k.namespaced {
 		ns = ""
 	}
-	obj := k.newObj("crud-" + ns)
 	name := obj.GetMetadata().GetName()
 	if k.setStatus != nil {
 		k.setStatus(obj)
@@ -219,13 +222,26 @@ func crudCases(conn grpc.ClientConnInterface) []crudCase {
 			update: func(ctx context.Context, ns string, o *corev1.Namespace) (*corev1.Namespace, error) {
 				return nsc.Update(ctx, &corev1.NamespaceRequest{Name: o.Metadata.Name, Object: o})
 			},
-			updateStatus: func(ctx context.Context, ns string, o *corev1.Namespace) (*corev1.Namespace, error) {
-				return nsc.UpdateStatus(ctx, &corev1.NamespaceRequest{Name: o.Metadata.Name, Object: o})
+			// A deleted namespace turns Terminating, is emptied, then removed.
+			del: func(ctx context.Context, ns, n string) error {
+				got, err := nsc.Delete(ctx, do(ns, n))
+				if err != nil {
+					return err
+				}
+				if got.GetStatus().GetPhase() != "Terminating" || got.GetMetadata().GetDeletionTimestamp() == nil {
+					return fmt.Errorf("deleted namespace is %v, want Terminating with a deletionTimestamp", got)
+				}
+				for range 100 {
+					if _, err := nsc.Get(ctx, get(ns, n)); status.Code(err) == codes.NotFound {
+						return nil
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				return fmt.Errorf("namespace %s still exists 10s after delete", n)
 			},
-			del:        func(ctx context.Context, ns, n string) error { _, err := nsc.Delete(ctx, do(ns, n)); return err },
 			changeSpec: func(o *corev1.Namespace) { o.Spec = &corev1.NamespaceSpec{Finalizers: []string{"skiff.dev/test"}} },
-			setStatus:  func(o *corev1.Namespace) { o.Status = &corev1.NamespaceStatus{Phase: "Active"} },
-			hasStatus:  func(o *corev1.Namespace) bool { return o.GetStatus().GetPhase() == "Active" },
+			// A namespace's status (phase) is the server's: Active, or
+			// Terminating once deleted, which del checks.
 		},
 		kindOps[*corev1.Pod]{apiVersion: "v1", kind: "Pod", namespaced: true,
 			newObj: func(n string) *corev1.Pod { return &corev1.Pod{Metadata: om(n), Spec: podSpec("nginx:1.27")} },
