@@ -3,8 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
-	"time"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
