@@ -5,8 +5,8 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
-MODULES := proto apiserver e2e scheduler
-COMPONENTS := apiserver scheduler
+MODULES := proto apiserver ctl e2e scheduler
+COMPONENTS := apiserver ctl scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
@@ -41,7 +41,7 @@ test-integration: build $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
 	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
-	if [ -n "$$pkgs" ]; then $(GO) test -count=1 -timeout 20m $$pkgs; fi
+	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 -timeout 20m $$pkgs; fi
 
 ## lint: gofmt and go vet over every module
 lint:
@@ -81,6 +81,10 @@ certs: build-apiserver
 ## up: a local cluster in the foreground
 up: build
 	$(BIN)/skiff-apiserver --insecure --bind-address 127.0.0.1 --secure-port 6443 --data-dir .skiff/etcd
+
+## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
+bench-api:
+	cd apiserver && $(GO) run ./test/bench -out ../docs/benchmarks-api.md
 
 clean:
 	rm -rf $(BIN) _output

@@ -145,36 +145,45 @@ type CoreV1Client struct{ raw CoreV1Raw }
 // Raw returns the generated clients.
 func (c *CoreV1Client) Raw() CoreV1Raw { return c.raw }
 
+// Namespaces is the client of namespaces (cluster-scoped).
 func (c *CoreV1Client) Namespaces() *NamespaceClient {
 	return newStatusResource("namespaces", "", c.raw.Namespaces)
 }
 
+// Pods is the client of pods in namespace ("" for all namespaces).
 func (c *CoreV1Client) Pods(namespace string) *PodClient {
 	return &PodClient{newStatusResource("pods", namespace, c.raw.Pods), c.raw.Pods}
 }
 
+// Nodes is the client of nodes (cluster-scoped).
 func (c *CoreV1Client) Nodes() *NodeClient { return newStatusResource("nodes", "", c.raw.Nodes) }
 
+// Services is the client of services in namespace ("" for all namespaces).
 func (c *CoreV1Client) Services(namespace string) *ServiceClient {
 	return newStatusResource("services", namespace, c.raw.Services)
 }
 
+// Endpoints is the client of endpoints in namespace ("" for all namespaces).
 func (c *CoreV1Client) Endpoints(namespace string) *EndpointsClient {
 	return newResource("endpoints", namespace, c.raw.Endpoints)
 }
 
+// Events is the client of events in namespace ("" for all namespaces).
 func (c *CoreV1Client) Events(namespace string) *EventClient {
 	return newResource("events", namespace, c.raw.Events)
 }
 
+// ConfigMaps is the client of configmaps in namespace ("" for all namespaces).
 func (c *CoreV1Client) ConfigMaps(namespace string) *ConfigMapClient {
 	return newResource("configmaps", namespace, c.raw.ConfigMaps)
 }
 
+// Secrets is the client of secrets in namespace ("" for all namespaces).
 func (c *CoreV1Client) Secrets(namespace string) *SecretClient {
 	return newResource("secrets", namespace, c.raw.Secrets)
 }
 
+// ServiceAccounts is the client of serviceaccounts in namespace ("" for all namespaces).
 func (c *CoreV1Client) ServiceAccounts(namespace string) *ServiceAccountClient {
 	return newResource("serviceaccounts", namespace, c.raw.ServiceAccounts)
 }
@@ -200,14 +209,17 @@ type AppsV1Client struct{ raw AppsV1Raw }
 // Raw returns the generated clients.
 func (c *AppsV1Client) Raw() AppsV1Raw { return c.raw }
 
+// ReplicaSets is the client of replicasets in namespace ("" for all namespaces).
 func (c *AppsV1Client) ReplicaSets(namespace string) *ReplicaSetClient {
 	return &ReplicaSetClient{newStatusResource("replicasets", namespace, c.raw.ReplicaSets), newScaler(namespace, c.raw.ReplicaSets)}
 }
 
+// Deployments is the client of deployments in namespace ("" for all namespaces).
 func (c *AppsV1Client) Deployments(namespace string) *DeploymentClient {
 	return &DeploymentClient{newStatusResource("deployments", namespace, c.raw.Deployments), newScaler(namespace, c.raw.Deployments)}
 }
 
+// DaemonSets is the client of daemonsets in namespace ("" for all namespaces).
 func (c *AppsV1Client) DaemonSets(namespace string) *DaemonSetClient {
 	return newStatusResource("daemonsets", namespace, c.raw.DaemonSets)
 }
@@ -227,6 +239,7 @@ type BatchV1Client struct{ raw BatchV1Raw }
 // Raw returns the generated clients.
 func (c *BatchV1Client) Raw() BatchV1Raw { return c.raw }
 
+// Jobs is the client of jobs in namespace ("" for all namespaces).
 func (c *BatchV1Client) Jobs(namespace string) *JobClient {
 	return newStatusResource("jobs", namespace, c.raw.Jobs)
 }
@@ -246,6 +259,7 @@ type CoordinationV1Client struct{ raw CoordinationV1Raw }
 // Raw returns the generated clients.
 func (c *CoordinationV1Client) Raw() CoordinationV1Raw { return c.raw }
 
+// Leases is the client of leases in namespace ("" for all namespaces).
 func (c *CoordinationV1Client) Leases(namespace string) *LeaseClient {
 	return newResource("leases", namespace, c.raw.Leases)
 }

@@ -211,21 +211,31 @@ func limitErr(ctx context.Context, err error) error {
 }
 
 // order lists the endpoints to try: the current one first, then the rest in
-// order, with those in TRANSIENT_FAILURE moved to the end.
-func (c *failoverConn) order() []int {
+// order, with those in TRANSIENT_FAILURE moved to the end. It also returns
+// the current one.
+func (c *failoverConn) order() (cur int, order []int) {
 	n := len(c.conns)
-	start := int(c.cur.Load()) % n
+	cur = int(c.cur.Load()) % n
 	good := make([]int, 0, n)
 	var bad []int
 	for i := range n {
-		idx := (start + i) % n
+		idx := (cur + i) % n
 		if n > 1 && c.conns[idx].cc.GetState() == connectivity.TransientFailure {
 			bad = append(bad, idx)
 			continue
 		}
 		good = append(good, idx)
 	}
-	return append(good, bad...)
+	return cur, append(good, bad...)
+}
+
+// answered makes idx, which just answered a call, the current endpoint if
+// the call skipped the current one (cur) for being in TRANSIENT_FAILURE.
+func (c *failoverConn) answered(cur, idx int) {
+	if idx != cur && c.cur.CompareAndSwap(int64(cur), int64(idx)) {
+		c.lg.Warn("apiserver in transient failure, failing over",
+			zap.String("from", c.conns[cur].ep.raw), zap.String("to", c.conns[idx].ep.raw))
+	}
 }
 
 // failed moves off endpoint idx if it is still the current one.
@@ -250,9 +260,11 @@ func (c *failoverConn) Invoke(ctx context.Context, method string, args, reply an
 		defer cancel()
 	}
 	var err error
-	for _, idx := range c.order() {
+	cur, order := c.order()
+	for _, idx := range order {
 		err = c.conns[idx].cc.Invoke(ctx, method, args, reply, opts...)
 		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			c.answered(cur, idx)
 			return err
 		}
 		c.failed(idx, err)
@@ -263,10 +275,12 @@ func (c *failoverConn) Invoke(ctx context.Context, method string, args, reply an
 // NewStream opens a stream, failing over on codes.Unavailable while opening.
 func (c *failoverConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	var err error
-	for _, idx := range c.order() {
+	cur, order := c.order()
+	for _, idx := range order {
 		var s grpc.ClientStream
 		s, err = c.conns[idx].cc.NewStream(ctx, desc, method, opts...)
 		if err == nil {
+			c.answered(cur, idx)
 			return &failoverStream{ClientStream: s, c: c, idx: idx}, nil
 		}
 		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {

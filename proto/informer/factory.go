@@ -165,54 +165,63 @@ func (g CoreGroup) V1() CoreV1Informers { return CoreV1Informers(g) }
 // CoreV1Informers are the informers of core/v1.
 type CoreV1Informers struct{ f *SharedInformerFactory }
 
+// Namespaces is the shared informer of namespaces.
 func (v CoreV1Informers) Namespaces() TypedInformer[*corev1.Namespace] {
 	return forKind(v.f, "namespaces", func(cs *client.Clientset, _ string) typedClient[*corev1.Namespace, *corev1.NamespaceList] {
 		return cs.CoreV1().Namespaces()
 	})
 }
 
+// Pods is the shared informer of pods.
 func (v CoreV1Informers) Pods() TypedInformer[*corev1.Pod] {
 	return forKind(v.f, "pods", func(cs *client.Clientset, ns string) typedClient[*corev1.Pod, *corev1.PodList] {
 		return cs.CoreV1().Pods(ns)
 	})
 }
 
+// Nodes is the shared informer of nodes.
 func (v CoreV1Informers) Nodes() TypedInformer[*corev1.Node] {
 	return forKind(v.f, "nodes", func(cs *client.Clientset, _ string) typedClient[*corev1.Node, *corev1.NodeList] {
 		return cs.CoreV1().Nodes()
 	})
 }
 
+// Services is the shared informer of services.
 func (v CoreV1Informers) Services() TypedInformer[*corev1.Service] {
 	return forKind(v.f, "services", func(cs *client.Clientset, ns string) typedClient[*corev1.Service, *corev1.ServiceList] {
 		return cs.CoreV1().Services(ns)
 	})
 }
 
+// Endpoints is the shared informer of endpoints.
 func (v CoreV1Informers) Endpoints() TypedInformer[*corev1.Endpoints] {
 	return forKind(v.f, "endpoints", func(cs *client.Clientset, ns string) typedClient[*corev1.Endpoints, *corev1.EndpointsList] {
 		return cs.CoreV1().Endpoints(ns)
 	})
 }
 
+// Events is the shared informer of events.
 func (v CoreV1Informers) Events() TypedInformer[*corev1.Event] {
 	return forKind(v.f, "events", func(cs *client.Clientset, ns string) typedClient[*corev1.Event, *corev1.EventList] {
 		return cs.CoreV1().Events(ns)
 	})
 }
 
+// ConfigMaps is the shared informer of configmaps.
 func (v CoreV1Informers) ConfigMaps() TypedInformer[*corev1.ConfigMap] {
 	return forKind(v.f, "configmaps", func(cs *client.Clientset, ns string) typedClient[*corev1.ConfigMap, *corev1.ConfigMapList] {
 		return cs.CoreV1().ConfigMaps(ns)
 	})
 }
 
+// Secrets is the shared informer of secrets.
 func (v CoreV1Informers) Secrets() TypedInformer[*corev1.Secret] {
 	return forKind(v.f, "secrets", func(cs *client.Clientset, ns string) typedClient[*corev1.Secret, *corev1.SecretList] {
 		return cs.CoreV1().Secrets(ns)
 	})
 }
 
+// ServiceAccounts is the shared informer of serviceaccounts.
 func (v CoreV1Informers) ServiceAccounts() TypedInformer[*corev1.ServiceAccount] {
 	return forKind(v.f, "serviceaccounts", func(cs *client.Clientset, ns string) typedClient[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
 		return cs.CoreV1().ServiceAccounts(ns)
@@ -228,18 +237,21 @@ func (g AppsGroup) V1() AppsV1Informers { return AppsV1Informers(g) }
 // AppsV1Informers are the informers of apps/v1.
 type AppsV1Informers struct{ f *SharedInformerFactory }
 
+// ReplicaSets is the shared informer of replicasets.
 func (v AppsV1Informers) ReplicaSets() TypedInformer[*appsv1.ReplicaSet] {
 	return forKind(v.f, "replicasets", func(cs *client.Clientset, ns string) typedClient[*appsv1.ReplicaSet, *appsv1.ReplicaSetList] {
 		return cs.AppsV1().ReplicaSets(ns)
 	})
 }
 
+// Deployments is the shared informer of deployments.
 func (v AppsV1Informers) Deployments() TypedInformer[*appsv1.Deployment] {
 	return forKind(v.f, "deployments", func(cs *client.Clientset, ns string) typedClient[*appsv1.Deployment, *appsv1.DeploymentList] {
 		return cs.AppsV1().Deployments(ns)
 	})
 }
 
+// DaemonSets is the shared informer of daemonsets.
 func (v AppsV1Informers) DaemonSets() TypedInformer[*appsv1.DaemonSet] {
 	return forKind(v.f, "daemonsets", func(cs *client.Clientset, ns string) typedClient[*appsv1.DaemonSet, *appsv1.DaemonSetList] {
 		return cs.AppsV1().DaemonSets(ns)
@@ -255,6 +267,7 @@ func (g BatchGroup) V1() BatchV1Informers { return BatchV1Informers(g) }
 // BatchV1Informers are the informers of batch/v1.
 type BatchV1Informers struct{ f *SharedInformerFactory }
 
+// Jobs is the shared informer of jobs.
 func (v BatchV1Informers) Jobs() TypedInformer[*batchv1.Job] {
 	return forKind(v.f, "jobs", func(cs *client.Clientset, ns string) typedClient[*batchv1.Job, *batchv1.JobList] {
 		return cs.BatchV1().Jobs(ns)
@@ -270,6 +283,7 @@ func (g CoordinationGroup) V1() CoordinationV1Informers { return CoordinationV1I
 // CoordinationV1Informers are the informers of coordination.k8s.io/v1.
 type CoordinationV1Informers struct{ f *SharedInformerFactory }
 
+// Leases is the shared informer of leases.
 func (v CoordinationV1Informers) Leases() TypedInformer[*coordinationv1.Lease] {
 	return forKind(v.f, "leases", func(cs *client.Clientset, ns string) typedClient[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 		return cs.CoordinationV1().Leases(ns)

@@ -37,18 +37,21 @@ type ResourceEventHandlerFuncs struct {
 	DeleteFunc func(obj Object)
 }
 
+// OnAdd calls AddFunc if set.
 func (f ResourceEventHandlerFuncs) OnAdd(obj Object) {
 	if f.AddFunc != nil {
 		f.AddFunc(obj)
 	}
 }
 
+// OnUpdate calls UpdateFunc if set.
 func (f ResourceEventHandlerFuncs) OnUpdate(oldObj, newObj Object) {
 	if f.UpdateFunc != nil {
 		f.UpdateFunc(oldObj, newObj)
 	}
 }
 
+// OnDelete calls DeleteFunc if set.
 func (f ResourceEventHandlerFuncs) OnDelete(obj Object) {
 	if f.DeleteFunc != nil {
 		f.DeleteFunc(obj)
@@ -69,12 +72,14 @@ type TypedHandlerFuncs[T Object] struct {
 	DeleteFunc func(obj T)
 }
 
+// OnAdd calls AddFunc if set.
 func (f TypedHandlerFuncs[T]) OnAdd(obj Object) {
 	if o, ok := obj.(T); ok && f.AddFunc != nil {
 		f.AddFunc(o)
 	}
 }
 
+// OnUpdate calls UpdateFunc if set.
 func (f TypedHandlerFuncs[T]) OnUpdate(oldObj, newObj Object) {
 	o, ok1 := oldObj.(T)
 	n, ok2 := newObj.(T)
@@ -83,6 +88,7 @@ func (f TypedHandlerFuncs[T]) OnUpdate(oldObj, newObj Object) {
 	}
 }
 
+// OnDelete calls DeleteFunc if set.
 func (f TypedHandlerFuncs[T]) OnDelete(obj Object) {
 	if o, ok := obj.(T); ok && f.DeleteFunc != nil {
 		f.DeleteFunc(o)

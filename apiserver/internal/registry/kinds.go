@@ -55,8 +55,12 @@ var (
 )
 
 // withMeta wraps a kind's validation with the checks every object gets.
-func rules[T storage.Object](def func(T), val func(T) field.ErrorList, upd func(T, T) field.ErrorList) Strategy[T] {
-	return Strategy[T]{Default: def, Validate: val, ValidateUpdate: upd}
+func rules[T storage.Object](def func(T), val func(T) field.ErrorList, upd func(T, T) field.ErrorList, status ...func(T, T) field.ErrorList) Strategy[T] {
+	s := Strategy[T]{Default: def, Validate: val, ValidateUpdate: upd}
+	if len(status) > 0 {
+		s.ValidateStatusUpdate = status[0]
+	}
+	return s
 }
 
 func add[T storage.Object, L proto.Message, EV any, R request[T]](reg *Registry, r *Resource[T, L, EV, R]) *Resource[T, L, EV, R] {
@@ -94,7 +98,7 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 	nsDeps.NamespaceActive = nil
 	nsr := add(reg, NewResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest](nsDeps,
 		core("Namespace", "namespaces", "namespace", false, true, "ns"),
-		withFields(rules(validation.DefaultNamespace, validation.ValidateNamespace, validation.ValidateNamespaceUpdate),
+		withFields(rules(validation.DefaultNamespace, validation.ValidateNamespace, validation.ValidateNamespaceUpdate, validation.ValidateNamespaceStatusUpdate),
 			func(n *corev1.Namespace) map[string]string {
 				return map[string]string{"status.phase": n.GetStatus().GetPhase()}
 			},
@@ -104,7 +108,7 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 		deps.NamespaceActive = reg.namespaceActive
 	}
 
-	podStrategy := withFields(rules(validation.DefaultPod, validation.ValidatePod, validation.ValidatePodUpdate), podFields, podFieldLabels...)
+	podStrategy := withFields(rules(validation.DefaultPod, validation.ValidatePod, validation.ValidatePodUpdate, validation.ValidatePodStatusUpdate), podFields, podFieldLabels...)
 	podStrategy.PrepareForCreate = preparePodCreate
 	podStrategy.GracePeriod = podGracePeriod
 	pods := add(reg, NewResource[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.PodRequest](deps,
@@ -113,16 +117,16 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 
 	reg.Nodes = add(reg, NewResource[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.NodeRequest](deps,
 		core("Node", "nodes", "node", false, true, "no"),
-		withFields(rules(validation.DefaultNode, validation.ValidateNode, validation.ValidateNodeUpdate),
+		withFields(rules(validation.DefaultNode, validation.ValidateNode, validation.ValidateNodeUpdate, validation.ValidateNodeStatusUpdate),
 			func(n *corev1.Node) map[string]string {
 				return map[string]string{"spec.unschedulable": fmt.Sprint(n.GetSpec().GetUnschedulable())}
 			}, "spec.unschedulable")))
 
-	svc := rules(validation.DefaultService, validation.ValidateService, validation.ValidateServiceUpdate)
+	svc := rules(validation.DefaultService, validation.ValidateService, validation.ValidateServiceUpdate, validation.ValidateServiceStatusUpdate)
 	svc.BeforeCreate = alloc.beforeCreate
 	svc.BeforeUpdate = alloc.beforeUpdate
 	svc.BeforeDelete = alloc.beforeDelete
-	svc.PrepareForUpdate = prepareServiceUpdate
+	svc.PrepareForUpdate = validation.PreserveAllocatedServiceValues
 	reg.Services = add(reg, NewResource[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.ServiceRequest](deps,
 		core("Service", "services", "service", true, true, "svc"), svc))
 
@@ -157,7 +161,7 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 
 	rs := add(reg, NewResource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.ReplicaSetRequest](deps,
 		withSub(group("apps", core("ReplicaSet", "replicasets", "replicaset", true, true, "rs")), "scale"),
-		rules(validation.DefaultReplicaSet, validation.ValidateReplicaSet, validation.ValidateReplicaSetUpdate)))
+		rules(validation.DefaultReplicaSet, validation.ValidateReplicaSet, validation.ValidateReplicaSetUpdate, validation.ValidateReplicaSetStatusUpdate)))
 	reg.ReplicaSets = &scaleServer[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.ReplicaSetRequest]{
 		Resource: rs, access: ScaleAccess[*appsv1.ReplicaSet]{
 			Replicas: func(o *appsv1.ReplicaSet) (int32, int32) {
@@ -169,7 +173,7 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 
 	deploy := add(reg, NewResource[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentRequest](deps,
 		withSub(group("apps", core("Deployment", "deployments", "deployment", true, true, "deploy")), "scale"),
-		rules(validation.DefaultDeployment, validation.ValidateDeployment, validation.ValidateDeploymentUpdate)))
+		rules(validation.DefaultDeployment, validation.ValidateDeployment, validation.ValidateDeploymentUpdate, validation.ValidateDeploymentStatusUpdate)))
 	reg.Deployments = &scaleServer[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentRequest]{
 		Resource: deploy, access: ScaleAccess[*appsv1.Deployment]{
 			Replicas: func(o *appsv1.Deployment) (int32, int32) {
@@ -181,14 +185,15 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 
 	reg.DaemonSets = add(reg, NewResource[*appsv1.DaemonSet, *appsv1.DaemonSetList, appsv1.DaemonSetWatchEvent, *appsv1.DaemonSetRequest](deps,
 		group("apps", core("DaemonSet", "daemonsets", "daemonset", true, true, "ds")),
-		rules(validation.DefaultDaemonSet, validation.ValidateDaemonSet, validation.ValidateDaemonSetUpdate)))
+		rules(validation.DefaultDaemonSet, validation.ValidateDaemonSet, validation.ValidateDaemonSetUpdate, validation.ValidateDaemonSetStatusUpdate)))
 
+	jobs := withFields(rules(validation.DefaultJob, validation.ValidateJob, validation.ValidateJobUpdate, validation.ValidateJobStatusUpdate),
+		func(j *batchv1.Job) map[string]string {
+			return map[string]string{"status.successful": fmt.Sprint(j.GetStatus().GetSucceeded())}
+		}, "status.successful")
+	jobs.PrepareForCreate = validation.GenerateJobSelector
 	reg.Jobs = add(reg, NewResource[*batchv1.Job, *batchv1.JobList, batchv1.JobWatchEvent, *batchv1.JobRequest](deps,
-		group("batch", core("Job", "jobs", "job", true, true)),
-		withFields(rules(validation.DefaultJob, validation.ValidateJob, validation.ValidateJobUpdate),
-			func(j *batchv1.Job) map[string]string {
-				return map[string]string{"status.successful": fmt.Sprint(j.GetStatus().GetSucceeded())}
-			}, "status.successful")))
+		group("batch", core("Job", "jobs", "job", true, true)), jobs))
 
 	leases := rules(validation.DefaultLease, validation.ValidateLease, validation.ValidateLeaseUpdate)
 	leases.KeepStatusOnCreate = true
@@ -232,6 +237,7 @@ func (reg *Registry) Run(ctx context.Context) {
 	for _, run := range reg.runners {
 		go run(ctx)
 	}
+	go reg.Namespaces.cache.run(ctx, reg.Namespaces)
 }
 
 // WaitReady blocks until every watch cache can serve.

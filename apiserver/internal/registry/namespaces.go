@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,7 +25,8 @@ type namespaceResource = Resource[*corev1.Namespace, *corev1.NamespaceList, core
 // removed when empty.
 type NamespaceServer struct {
 	*namespaceResource
-	reg *Registry
+	reg   *Registry
+	cache namespaceCache
 	// cleanupInterval is how often a terminating namespace is checked.
 	cleanupInterval time.Duration
 }
@@ -48,7 +51,7 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 		}
 		n.Status = &corev1.NamespaceStatus{Phase: "Terminating"}
 		return n, nil
-	}, true)
+	}, trustedUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +110,9 @@ func (s *NamespaceServer) resumeTerminating(ctx context.Context) {
 
 // namespaceActive admits writes only into a namespace that exists and is not terminating.
 func (reg *Registry) namespaceActive(ctx context.Context, ns string) error {
+	if reg.Namespaces.cache.isActive(ns) {
+		return nil
+	}
 	n, _, err := reg.Namespaces.get(ctx, "", ns)
 	if apierrors.IsNotFound(err) {
 		return apierrors.NotFound("namespaces", ns)
@@ -133,4 +139,68 @@ func (reg *Registry) EnsureSystemNamespaces(ctx context.Context) error {
 	}
 	reg.Namespaces.resumeTerminating(context.WithoutCancel(ctx))
 	return nil
+}
+
+// namespaceCache knows which namespaces are active, from the namespace watch,
+// so admitting a write costs no etcd read; a namespace it does not know (yet)
+// is read from etcd, which is authoritative.
+type namespaceCache struct {
+	mu     sync.RWMutex
+	active map[string]bool
+}
+
+func (c *namespaceCache) isActive(ns string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.active[ns]
+}
+
+func (c *namespaceCache) set(n *corev1.Namespace, deleted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	name := n.GetMetadata().GetName()
+	if deleted || n.GetMetadata().GetDeletionTimestamp() != nil || n.GetStatus().GetPhase() == "Terminating" {
+		delete(c.active, name)
+		return
+	}
+	c.active[name] = true
+}
+
+// run keeps the cache current until ctx ends.
+func (c *namespaceCache) run(ctx context.Context, s *NamespaceServer) {
+	for ctx.Err() == nil {
+		if err := c.sync(ctx, s); err != nil && ctx.Err() == nil {
+			s.lg.Warn("namespace cache resyncing", zap.Error(err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (c *namespaceCache) sync(ctx context.Context, s *NamespaceServer) error {
+	list, err := s.List(ctx, &metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.active = map[string]bool{}
+	c.mu.Unlock()
+	for _, n := range list.Items {
+		c.set(n, false)
+	}
+	rev, _ := strconv.ParseInt(list.GetMetadata().GetResourceVersion(), 10, 64)
+	w, err := s.cacher.Watch(ctx, rev)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		e, err := w.Next(ctx)
+		if err != nil {
+			return err
+		}
+		c.set(e.Obj, e.Type == metav1.EventType_DELETED)
+	}
 }

@@ -104,7 +104,7 @@ func (s *PodServer) Bind(ctx context.Context, req *corev1.BindingRequest) (b *co
 		}
 		setPodCondition(p.Status, &corev1.PodCondition{Type: "PodScheduled", Status: "True", LastTransitionTime: s.now()})
 		return p, nil
-	}, true)
+	}, trustedUpdate)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,8 @@ type Strategy[T storage.Object] struct {
 	Default        func(obj T)
 	Validate       func(obj T) field.ErrorList
 	ValidateUpdate func(obj, old T) field.ErrorList
+	// ValidateStatusUpdate checks an UpdateStatus; nil uses ValidateUpdate.
+	ValidateStatusUpdate func(obj, old T) field.ErrorList
 	// PrepareForCreate runs after status is cleared, e.g. to set a pod Pending.
 	PrepareForCreate func(obj T)
 	// PrepareForUpdate runs on Update and UpdateStatus before validation,
@@ -246,9 +248,11 @@ func (r *Resource[T, L, EV, R]) now() *timestamppb.Timestamp {
 	return timestamppb.New(r.deps.Now().UTC().Truncate(time.Second))
 }
 
-func (r *Resource[T, L, EV, R]) validate(obj T, old T, isUpdate bool) error {
+func (r *Resource[T, L, EV, R]) validate(obj T, old T, isUpdate bool, mode updateMode) error {
 	var errs field.ErrorList
-	if isUpdate {
+	if isUpdate && mode == statusUpdate && r.strategy.ValidateStatusUpdate != nil {
+		errs = r.strategy.ValidateStatusUpdate(obj, old)
+	} else if isUpdate {
 		if r.strategy.ValidateUpdate != nil {
 			errs = r.strategy.ValidateUpdate(obj, old)
 		}
@@ -291,7 +295,7 @@ func (r *Resource[T, L, EV, R]) Create(ctx context.Context, req R) (obj T, err e
 	if r.strategy.Default != nil {
 		r.strategy.Default(obj)
 	}
-	if err := r.validate(obj, obj, false); err != nil {
+	if err := r.validate(obj, obj, false, specUpdate); err != nil {
 		return obj, err
 	}
 	if r.Namespaced && r.deps.NamespaceActive != nil {
@@ -427,13 +431,21 @@ func (r *Resource[T, L, EV, R]) update(ctx context.Context, req R, status bool) 
 			copyField(obj, old, "status")
 		}
 		return obj, nil
-	}, false)
+	}, map[bool]updateMode{true: statusUpdate, false: specUpdate}[status])
 }
 
+// updateMode says which rules an update follows.
+type updateMode int
+
+const (
+	specUpdate    updateMode = iota // Update: the user-facing rules
+	statusUpdate                    // UpdateStatus: the status rules
+	trustedUpdate                   // a subresource (binding) that checks its own rules
+)
+
 // guaranteedUpdate reads, mutates and compare-and-swaps until it wins, unless
-// the caller named a resourceVersion, which then must be current. A trusted
-// mutation (a subresource such as binding) skips the user-facing update rules.
-func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, givenRV string, mutate func(old T) (T, error), trusted bool) (T, error) {
+// the caller named a resourceVersion, which then must be current.
+func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, givenRV string, mutate func(old T) (T, error), mode updateMode) (T, error) {
 	var zero T
 	for attempt := 0; ; attempt++ {
 		old, modRev, err := r.get(ctx, ns, name)
@@ -447,15 +459,15 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 		if err != nil {
 			return zero, err
 		}
-		r.keepServerFields(obj, old)
-		if !trusted {
+		r.keepServerFields(obj, old, mode)
+		if mode != trustedUpdate {
 			if r.strategy.PrepareForUpdate != nil {
 				r.strategy.PrepareForUpdate(obj, old)
 			}
 			if r.strategy.Default != nil {
 				r.strategy.Default(obj)
 			}
-			if err := r.validate(obj, old, true); err != nil {
+			if err := r.validate(obj, old, true, mode); err != nil {
 				return zero, err
 			}
 		}
@@ -467,7 +479,7 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 			return old, nil // nothing changed: no write, no event
 		}
 		// The last finalizer removed from an object being deleted removes it.
-		if om.DeletionTimestamp != nil && len(om.Finalizers) == 0 && r.gracefulDone(obj) {
+		if mode != trustedUpdate && om.DeletionTimestamp != nil && len(om.Finalizers) == 0 && r.gracefulDone(obj) {
 			return r.remove(ctx, old, modRev)
 		}
 		var tx storage.Txn
@@ -500,18 +512,21 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 	}
 }
 
-// keepServerFields restores what only the server sets.
-func (r *Resource[T, L, EV, R]) keepServerFields(obj, old T) {
+// keepServerFields restores what only the server sets; a trusted update
+// (the server's own) may set the deletion fields.
+func (r *Resource[T, L, EV, R]) keepServerFields(obj, old T, mode updateMode) {
 	m, om := metaOf(obj), metaOf(old)
 	m.Uid = om.Uid
 	m.CreationTimestamp = om.CreationTimestamp
 	m.Generation = om.Generation
 	m.GenerateName = om.GenerateName
 	m.ResourceVersion = om.ResourceVersion // so an unchanged object compares equal
-	if om.DeletionTimestamp != nil {
+	switch {
+	case mode == trustedUpdate && om.DeletionTimestamp == nil:
+	case om.DeletionTimestamp != nil:
 		m.DeletionTimestamp = om.DeletionTimestamp
 		m.DeletionGracePeriodSeconds = om.DeletionGracePeriodSeconds
-	} else {
+	default:
 		m.DeletionTimestamp, m.DeletionGracePeriodSeconds = nil, nil
 	}
 	setTypeMeta(obj, r.APIVersion(), r.Kind)

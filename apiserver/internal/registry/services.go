@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"skiff.dev/apiserver/internal/apierrors"
@@ -126,36 +125,6 @@ func (a *serviceAllocation) allocatePorts(ctx context.Context, s *corev1.Service
 		tx = mergeTxn(tx, a.ports.Claim(v, owner(s)))
 	}
 	return tx, nil
-}
-
-// prepareForUpdate fills the allocated values an update left out, so a
-// manifest without clusterIP or nodePort can be applied again.
-func prepareServiceUpdate(s, old *corev1.Service) {
-	spec, ospec := s.GetSpec(), old.GetSpec()
-	if spec == nil || ospec == nil {
-		return
-	}
-	if spec.ClusterIp == "" {
-		spec.ClusterIp = ospec.ClusterIp
-	}
-	if len(spec.ClusterIps) == 0 {
-		spec.ClusterIps = ospec.ClusterIps
-	}
-	if spec.Type == "NodePort" && ospec.Type == "NodePort" {
-		byKey := map[string]int32{}
-		for _, p := range ospec.Ports {
-			byKey[fmt.Sprintf("%s/%d", p.Protocol, p.Port)] = p.NodePort
-		}
-		for _, p := range spec.Ports {
-			if p.NodePort == 0 {
-				proto := p.Protocol
-				if proto == "" {
-					proto = "TCP"
-				}
-				p.NodePort = byKey[fmt.Sprintf("%s/%d", proto, p.Port)]
-			}
-		}
-	}
 }
 
 // beforeUpdate allocates node ports an update adds and releases those it drops.

@@ -73,7 +73,7 @@ func (s *scaleServer[T, L, EV, R]) UpdateScale(ctx context.Context, req *appsv1.
 		next := proto.Clone(old).(T)
 		s.access.SetReplicas(next, want)
 		return next, nil
-	}, false)
+	}, specUpdate)
 	if err != nil {
 		return nil, err
 	}

@@ -112,13 +112,14 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// resetLocked forgets history and ends every watcher, so each resumes from
-// its own last version through etcd, or relists.
+// resetLocked forgets history after etcd compacted events this cache had
+// not received yet: every watcher missed them, so each ends with "too old"
+// and its client relists.
 func (c *Cacher[T]) resetLocked(rev int64) {
 	c.ring = nil
 	c.oldest, c.rev = rev, rev
 	for w := range c.watchers {
-		w.closeLocked(ErrTooSlow)
+		w.closeLocked(fmt.Errorf("%w: the watch cache fell behind etcd's compaction at revision %d", ErrCompacted, rev))
 	}
 	c.watchers = map[*Watcher[T]]struct{}{}
 }

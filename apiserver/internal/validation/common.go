@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"skiff.dev/proto/intstr"
 	apivalidation "skiff.dev/proto/validation"
 	"skiff.dev/proto/validation/field"
 )
@@ -147,46 +148,13 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ---------------------------------------------------------------- names and values
 
-const ianaSvcNameMaxLength = 15
-
-var (
-	ianaSvcNameRE = regexp.MustCompile(`^[-a-z0-9]+$`)
-	ianaLetterRE  = regexp.MustCompile(`[a-z]`)
-)
-
-// isValidPortName checks an IANA service name, as used for container and
-// probe port names: at most 15 of [-a-z0-9], with a letter, no "--", and
-// no '-' at either end.
-func isValidPortName(port string) []string {
-	var errs []string
-	if len(port) > ianaSvcNameMaxLength {
-		errs = append(errs, fmt.Sprintf("must be no more than %d characters", ianaSvcNameMaxLength))
-	}
-	if !ianaSvcNameRE.MatchString(port) {
-		errs = append(errs, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-	}
-	if !ianaLetterRE.MatchString(port) {
-		errs = append(errs, "must contain at least one letter (a-z)")
-	}
-	if strings.Contains(port, "--") {
-		errs = append(errs, "must not contain consecutive hyphens")
-	}
-	if len(port) > 0 && (port[0] == '-' || port[len(port)-1] == '-') {
-		errs = append(errs, "must not begin or end with a hyphen")
-	}
-	return errs
-}
-
 // validatePortNumOrName checks an IntOrString port (probe port, service
 // targetPort): a number in 1-65535 or an IANA port name.
 func validatePortNumOrName(port string, p *field.Path) field.ErrorList {
 	if port == "" {
 		return field.ErrorList{field.Required(p, "")}
 	}
-	if n, err := strconv.Atoi(port); err == nil {
-		return invalidAll(p, n, apivalidation.IsValidPortNum(n))
-	}
-	return invalidAll(p, port, isValidPortName(port))
+	return invalidAll(p, port, intstr.ValidatePortNumOrName(port))
 }
 
 var envVarNameRE = regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
@@ -270,8 +238,8 @@ func intOrPercent(v string) (n int, percent, ok bool) {
 		n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
 		return n, true, err == nil
 	}
-	n, err := strconv.Atoi(v)
-	return n, false, err == nil
+	i, ok := intstr.Int(v)
+	return int(i), false, ok
 }
 
 // validatePositiveIntOrPercent checks a count or percentage that must not

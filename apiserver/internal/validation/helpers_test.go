@@ -15,16 +15,25 @@ import (
 // any order.
 func expectErrors(t *testing.T, errs field.ErrorList, want ...string) {
 	t.Helper()
-	got := make([]string, len(errs))
-	for i, e := range errs {
-		got[i] = e.Field + ": " + string(e.Type)
-	}
-	slices.Sort(got)
-	want = slices.Clone(want)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
+	got := errStrings(errs)
+	if !slices.Equal(sortedCopy(got), sortedCopy(want)) {
 		t.Errorf("errors:\n  got  %q\n  want %q\nfull: %v", got, want, errs)
 	}
+}
+
+// errStrings renders errors as "field: Type".
+func errStrings(errs field.ErrorList) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Field + ": " + string(e.Type)
+	}
+	return out
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
 // expectDetail checks that some error at path f says detail.

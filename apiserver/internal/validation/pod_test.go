@@ -357,6 +357,22 @@ func TestValidatePodMessages(t *testing.T) {
 	expectDetail(t, errs, "spec.containers[0].image", "spec.containers[0].image: Required value")
 	expectDetail(t, errs, "spec.containers[0].resources.requests[memory]",
 		`spec.containers[0].resources.requests[memory]: Invalid value: "256Mi": must be less than or equal to memory limit of 128Mi`)
+
+	p = defaultedPod()
+	p.Spec.Containers[0].VolumeMounts[0].Name = "cache"
+	p.Spec.Containers[0].Resources.Limits["cpu"] = "1 core"
+	errs = ValidatePod(p)
+	expectDetail(t, errs, "spec.containers[0].volumeMounts[0].name", `spec.containers[0].volumeMounts[0].name: Not found: "cache"`)
+	expectDetail(t, errs, "spec.containers[0].resources.limits[cpu]",
+		`spec.containers[0].resources.limits[cpu]: Invalid value: "1 core": quantities must match the regular expression`)
+
+	old := defaultedPod()
+	p = defaultedPod()
+	p.Spec.NodeName = "node-1"
+	p.Spec.Containers[0].Ports[0].ContainerPort = 8080
+	expectDetail(t, ValidatePodUpdate(p, old), "spec", "spec: Forbidden: pod updates may not change fields other than "+
+		"`spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds` and `spec.tolerations` "+
+		"(only additions to existing tolerations); changed: spec.containers[0].ports[0].containerPort, spec.nodeName")
 }
 
 func TestValidatePodUpdate(t *testing.T) {

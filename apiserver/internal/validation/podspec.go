@@ -1,14 +1,16 @@
 package validation
 
 import (
+	"errors"
 	"fmt"
-	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "skiff.dev/proto/core/v1"
+	"skiff.dev/proto/intstr"
+	"skiff.dev/proto/resource"
 	apivalidation "skiff.dev/proto/validation"
 	"skiff.dev/proto/validation/field"
 )
@@ -272,7 +274,7 @@ func validateContainerPorts(ports []*corev1.ContainerPort, p *field.Path) field.
 			if names[port.Name] {
 				errs = append(errs, field.Duplicate(ip.Child("name"), port.Name))
 			} else {
-				errs = append(errs, invalidAll(ip.Child("name"), port.Name, isValidPortName(port.Name))...)
+				errs = append(errs, invalidAll(ip.Child("name"), port.Name, intstr.IsValidPortName(port.Name))...)
 			}
 			names[port.Name] = true
 		}
@@ -464,13 +466,13 @@ func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.Erro
 		return nil
 	}
 	var errs field.ErrorList
-	limits := map[string]*big.Rat{}
+	limits := map[string]resource.Quantity{}
 	lp := p.Child("limits")
 	for _, k := range sortedKeys(r.Limits) {
 		errs = append(errs, validateResourceName(k, lp.Key(k))...)
 		q, qerrs := parseNonnegativeQuantity(r.Limits[k], lp.Key(k))
 		errs = append(errs, qerrs...)
-		if q != nil {
+		if qerrs == nil {
 			limits[k] = q
 		}
 	}
@@ -479,7 +481,7 @@ func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.Erro
 		errs = append(errs, validateResourceName(k, rp.Key(k))...)
 		q, qerrs := parseNonnegativeQuantity(r.Requests[k], rp.Key(k))
 		errs = append(errs, qerrs...)
-		if limit, ok := limits[k]; ok && q != nil && q.Cmp(limit) > 0 {
+		if limit, ok := limits[k]; ok && qerrs == nil && q.Cmp(limit) > 0 {
 			errs = append(errs, field.Invalid(rp.Key(k), r.Requests[k],
 				fmt.Sprintf("must be less than or equal to %s limit of %s", k, r.Limits[k])))
 		}
@@ -500,13 +502,16 @@ func validateResourceName(name string, p *field.Path) field.ErrorList {
 }
 
 // parseNonnegativeQuantity parses a quantity that may not be negative.
-func parseNonnegativeQuantity(v string, p *field.Path) (*big.Rat, field.ErrorList) {
-	q, err := parseQuantity(v)
-	if err != nil {
-		return nil, field.ErrorList{field.Invalid(p, v, err.Error())}
-	}
-	if q.Sign() < 0 {
-		return nil, field.ErrorList{field.Invalid(p, v, isNegativeMsg)}
+func parseNonnegativeQuantity(v string, p *field.Path) (resource.Quantity, field.ErrorList) {
+	q, err := resource.ParseQuantity(v)
+	switch {
+	case errors.Is(err, resource.ErrFormatWrong):
+		// The error repeats the value, which the field error shows already.
+		return q, field.ErrorList{field.Invalid(p, v, resource.ErrFormatWrong.Error())}
+	case err != nil:
+		return q, field.ErrorList{field.Invalid(p, v, err.Error())}
+	case q.Sign() < 0:
+		return q, field.ErrorList{field.Invalid(p, v, isNegativeMsg)}
 	}
 	return q, nil
 }

@@ -1,0 +1,469 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"sigs.k8s.io/yaml"
+
+	appsv1 "skiff.dev/proto/apps/v1"
+	batchv1 "skiff.dev/proto/batch/v1"
+	corev1 "skiff.dev/proto/core/v1"
+)
+
+// toJSON is the object's JSON as the REST API serves it: protojson with
+// lowerCamelCase names, indented.
+func toJSON(o object) ([]byte, error) {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "    "}.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	// protojson output is not stable in whitespace; re-indent it.
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(v, "", "    ")
+}
+
+// toYAML is toJSON as YAML, keys sorted as kubectl prints them.
+func toYAML(o object) ([]byte, error) {
+	b, err := protojson.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(b)
+}
+
+// printObjects writes objs in format: yaml, json, name (tables are
+// printTable's).
+func printObjects(w io.Writer, format string, r *resource, objs []object) error {
+	switch format {
+	case "yaml":
+		for i, o := range objs {
+			if i > 0 {
+				fmt.Fprintln(w, "---")
+			}
+			b, err := toYAML(o)
+			if err != nil {
+				return err
+			}
+			w.Write(b)
+		}
+	case "json":
+		if len(objs) == 1 {
+			b, err := toJSON(objs[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s\n", b)
+			return nil
+		}
+		items := make([]json.RawMessage, 0, len(objs))
+		for _, o := range objs {
+			b, err := protojson.Marshal(o)
+			if err != nil {
+				return err
+			}
+			items = append(items, b)
+		}
+		b, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{}}, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s\n", b)
+	case "name":
+		for _, o := range objs {
+			fmt.Fprintf(w, "%s/%s\n", r.Qualified(), o.GetMetadata().GetName())
+		}
+	default:
+		return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: json,name,wide,yaml", format)
+	}
+	return nil
+}
+
+// table prints rows aligned as kubectl does.
+type table struct {
+	tw *tabwriter.Writer
+}
+
+func newTable(w io.Writer) *table {
+	return &table{tw: tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)}
+}
+
+func (t *table) row(cols ...string) { fmt.Fprintln(t.tw, strings.Join(cols, "\t")) }
+
+func (t *table) flush() { t.tw.Flush() }
+
+// columns returns the header of r's table.
+func columns(r *resource, wide, allNamespaces bool) []string {
+	var h []string
+	switch r.Kind {
+	case "Pod":
+		h = []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
+		if wide {
+			h = append(h, "IP", "NODE")
+		}
+	case "Deployment":
+		h = []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
+		if wide {
+			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
+		}
+	case "ReplicaSet":
+		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "AGE"}
+	case "DaemonSet":
+		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
+	case "Node":
+		h = []string{"NAME", "STATUS", "ROLES", "AGE", "VERSION"}
+		if wide {
+			h = append(h, "INTERNAL-IP")
+		}
+	case "Service":
+		h = []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}
+		if wide {
+			h = append(h, "SELECTOR")
+		}
+	case "Endpoints":
+		h = []string{"NAME", "ENDPOINTS", "AGE"}
+	case "Event":
+		h = []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}
+	case "ConfigMap":
+		h = []string{"NAME", "DATA", "AGE"}
+	case "Secret":
+		h = []string{"NAME", "TYPE", "DATA", "AGE"}
+	case "Namespace":
+		h = []string{"NAME", "STATUS", "AGE"}
+	case "Job":
+		h = []string{"NAME", "STATUS", "COMPLETIONS", "AGE"}
+	case "Lease":
+		h = []string{"NAME", "HOLDER", "AGE"}
+	default:
+		h = []string{"NAME", "AGE"}
+	}
+	if allNamespaces && r.Namespaced {
+		h = append([]string{"NAMESPACE"}, h...)
+	}
+	return h
+}
+
+// cells returns o's row in r's table.
+func cells(r *resource, o object, wide, allNamespaces bool, now time.Time) []string {
+	m := o.GetMetadata()
+	age := translateAge(m.GetCreationTimestamp(), now)
+	var c []string
+	switch x := o.(type) {
+	case *corev1.Pod:
+		ready, total, restarts := 0, len(x.GetSpec().GetContainers()), int32(0)
+		for _, cs := range x.GetStatus().GetContainerStatuses() {
+			if cs.GetReady() {
+				ready++
+			}
+			restarts += cs.GetRestartCount()
+		}
+		c = []string{m.GetName(), fmt.Sprintf("%d/%d", ready, total), podStatus(x), strconv.Itoa(int(restarts)), age}
+		if wide {
+			c = append(c, orNone(x.GetStatus().GetPodIp()), orNone(x.GetSpec().GetNodeName()))
+		}
+	case *appsv1.Deployment:
+		s := x.GetStatus()
+		c = []string{m.GetName(), fmt.Sprintf("%d/%d", s.GetReadyReplicas(), specReplicas(x.GetSpec().Replicas)),
+			strconv.Itoa(int(s.GetUpdatedReplicas())), strconv.Itoa(int(s.GetAvailableReplicas())), age}
+		if wide {
+			names, images := containerColumns(x.GetSpec().GetTemplate().GetSpec())
+			c = append(c, names, images, selectorString(x.GetSpec().GetSelector().GetMatchLabels()))
+		}
+	case *appsv1.ReplicaSet:
+		s := x.GetStatus()
+		c = []string{m.GetName(), strconv.Itoa(int(specReplicas(x.GetSpec().Replicas))), strconv.Itoa(int(s.GetReplicas())),
+			strconv.Itoa(int(s.GetReadyReplicas())), age}
+	case *appsv1.DaemonSet:
+		s := x.GetStatus()
+		c = []string{m.GetName(), itoa(s.GetDesiredNumberScheduled()), itoa(s.GetCurrentNumberScheduled()), itoa(s.GetNumberReady()),
+			itoa(s.GetUpdatedNumberScheduled()), itoa(s.GetNumberAvailable()), age}
+	case *corev1.Node:
+		c = []string{m.GetName(), nodeStatus(x), nodeRoles(x), age, orNone(x.GetStatus().GetNodeInfo().GetKubeletVersion())}
+		if wide {
+			ip := "<none>"
+			for _, a := range x.GetStatus().GetAddresses() {
+				if a.GetType() == "InternalIP" {
+					ip = a.GetAddress()
+				}
+			}
+			c = append(c, ip)
+		}
+	case *corev1.Service:
+		s := x.GetSpec()
+		typ := s.GetType()
+		if typ == "" {
+			typ = "ClusterIP"
+		}
+		ext := "<none>"
+		if len(s.GetExternalIps()) > 0 {
+			ext = strings.Join(s.GetExternalIps(), ",")
+		}
+		c = []string{m.GetName(), typ, orNone(s.GetClusterIp()), ext, servicePorts(s.GetPorts()), age}
+		if wide {
+			c = append(c, selectorString(s.GetSelector()))
+		}
+	case *corev1.Endpoints:
+		var eps []string
+		for _, ss := range x.GetSubsets() {
+			for _, a := range ss.GetAddresses() {
+				if len(ss.GetPorts()) == 0 {
+					eps = append(eps, a.GetIp())
+				}
+				for _, p := range ss.GetPorts() {
+					eps = append(eps, fmt.Sprintf("%s:%d", a.GetIp(), p.GetPort()))
+				}
+			}
+		}
+		s := "<none>"
+		if len(eps) > 3 {
+			s = strings.Join(eps[:3], ",") + fmt.Sprintf(" + %d more...", len(eps)-3)
+		} else if len(eps) > 0 {
+			s = strings.Join(eps, ",")
+		}
+		c = []string{m.GetName(), s, age}
+	case *corev1.Event:
+		last := x.GetLastTimestamp()
+		if last == nil {
+			last = x.GetEventTime()
+		}
+		if last == nil {
+			last = m.GetCreationTimestamp()
+		}
+		io := x.GetInvolvedObject()
+		c = []string{translateAge(last, now), x.GetType(), x.GetReason(),
+			strings.ToLower(io.GetKind()) + "/" + io.GetName(), x.GetMessage()}
+	case *corev1.ConfigMap:
+		c = []string{m.GetName(), strconv.Itoa(len(x.GetData()) + len(x.GetBinaryData())), age}
+	case *corev1.Secret:
+		c = []string{m.GetName(), x.GetType(), strconv.Itoa(len(x.GetData()) + len(x.GetStringData())), age}
+	case *corev1.Namespace:
+		phase := x.GetStatus().GetPhase()
+		if phase == "" {
+			phase = "Active"
+		}
+		c = []string{m.GetName(), phase, age}
+	case *batchv1.Job:
+		c = []string{m.GetName(), jobStatus(x), fmt.Sprintf("%d/%d", x.GetStatus().GetSucceeded(), specReplicas(x.GetSpec().Completions)), age}
+	default:
+		c = []string{m.GetName(), age}
+		if r.Kind == "Lease" {
+			c = []string{m.GetName(), leaseHolder(o), age}
+		}
+	}
+	if allNamespaces && r.Namespaced {
+		c = append([]string{m.GetNamespace()}, c...)
+	}
+	return c
+}
+
+func itoa(i int32) string { return strconv.Itoa(int(i)) }
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+// specReplicas is an optional replica count, 1 when unset as the API defaults it.
+func specReplicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+// podStatus is kubectl's STATUS column: a waiting or terminated reason of a
+// container, else Terminating, else the phase.
+func podStatus(p *corev1.Pod) string {
+	reason := p.GetStatus().GetPhase()
+	if p.GetStatus().GetReason() != "" {
+		reason = p.GetStatus().GetReason()
+	}
+	for _, cs := range p.GetStatus().GetContainerStatuses() {
+		st := cs.GetState()
+		switch {
+		case st.GetWaiting().GetReason() != "":
+			reason = st.GetWaiting().GetReason()
+		case st.GetTerminated().GetReason() != "":
+			reason = st.GetTerminated().GetReason()
+		case st.GetTerminated() != nil:
+			if st.GetTerminated().GetSignal() != 0 {
+				reason = fmt.Sprintf("Signal:%d", st.GetTerminated().GetSignal())
+			} else {
+				reason = fmt.Sprintf("ExitCode:%d", st.GetTerminated().GetExitCode())
+			}
+		}
+	}
+	if p.GetMetadata().GetDeletionTimestamp() != nil {
+		reason = "Terminating"
+	}
+	if reason == "" {
+		reason = "Pending"
+	}
+	return reason
+}
+
+func nodeStatus(n *corev1.Node) string {
+	st := "Unknown"
+	for _, c := range n.GetStatus().GetConditions() {
+		if c.GetType() == "Ready" {
+			if c.GetStatus() == "True" {
+				st = "Ready"
+			} else {
+				st = "NotReady"
+			}
+		}
+	}
+	if n.GetSpec().GetUnschedulable() {
+		st += ",SchedulingDisabled"
+	}
+	return st
+}
+
+func nodeRoles(n *corev1.Node) string {
+	var roles []string
+	for k, v := range n.GetMetadata().GetLabels() {
+		if role, ok := strings.CutPrefix(k, "node-role.kubernetes.io/"); ok && role != "" {
+			roles = append(roles, role)
+		} else if k == "kubernetes.io/role" && v != "" {
+			roles = append(roles, v)
+		}
+	}
+	if len(roles) == 0 {
+		return "<none>"
+	}
+	sort.Strings(roles)
+	return strings.Join(roles, ",")
+}
+
+// servicePorts renders ports as kubectl: 80/TCP, 80:30080/TCP.
+func servicePorts(ports []*corev1.ServicePort) string {
+	if len(ports) == 0 {
+		return "<none>"
+	}
+	var out []string
+	for _, p := range ports {
+		proto := p.GetProtocol()
+		if proto == "" {
+			proto = "TCP"
+		}
+		if p.GetNodePort() != 0 {
+			out = append(out, fmt.Sprintf("%d:%d/%s", p.GetPort(), p.GetNodePort(), proto))
+		} else {
+			out = append(out, fmt.Sprintf("%d/%s", p.GetPort(), proto))
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func jobStatus(j *batchv1.Job) string {
+	for _, c := range j.GetStatus().GetConditions() {
+		if c.GetStatus() == "True" && (c.GetType() == "Complete" || c.GetType() == "Failed") {
+			return c.GetType()
+		}
+	}
+	return "Running"
+}
+
+func leaseHolder(o object) string {
+	type holder interface{ GetHolderIdentity() string }
+	m := o.ProtoReflect()
+	if f := m.Descriptor().Fields().ByName("spec"); f != nil {
+		if h, ok := m.Get(f).Message().Interface().(holder); ok && h.GetHolderIdentity() != "" {
+			return h.GetHolderIdentity()
+		}
+	}
+	return "<none>"
+}
+
+func containerColumns(spec *corev1.PodSpec) (string, string) {
+	var names, images []string
+	for _, c := range spec.GetContainers() {
+		names = append(names, c.GetName())
+		images = append(images, c.GetImage())
+	}
+	return strings.Join(names, ","), strings.Join(images, ",")
+}
+
+// selectorString renders a label map as k=v,k=v sorted by key.
+func selectorString(m map[string]string) string {
+	if len(m) == 0 {
+		return "<none>"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, k+"="+m[k])
+	}
+	return strings.Join(out, ",")
+}
+
+// translateAge is the AGE column: how long ago t was, as kubectl prints it.
+func translateAge(t *timestamppb.Timestamp, now time.Time) string {
+	if t == nil {
+		return "<unknown>"
+	}
+	return humanDuration(now.Sub(t.AsTime()))
+}
+
+// humanDuration is kubectl's (apimachinery duration.HumanDuration).
+func humanDuration(d time.Duration) string {
+	if seconds := int(d.Seconds()); seconds < -1 {
+		return "<invalid>"
+	} else if seconds < 0 {
+		return "0s"
+	} else if seconds < 60*2 {
+		return fmt.Sprintf("%ds", seconds)
+	}
+	minutes := int(d / time.Minute)
+	if minutes < 10 {
+		s := int(d/time.Second) % 60
+		if s == 0 {
+			return fmt.Sprintf("%dm", minutes)
+		}
+		return fmt.Sprintf("%dm%ds", minutes, s)
+	} else if minutes < 60*3 {
+		return fmt.Sprintf("%dm", minutes)
+	}
+	hours := int(d / time.Hour)
+	if hours < 8 {
+		m := int(d/time.Minute) % 60
+		if m == 0 {
+			return fmt.Sprintf("%dh", hours)
+		}
+		return fmt.Sprintf("%dh%dm", hours, m)
+	} else if hours < 48 {
+		return fmt.Sprintf("%dh", hours)
+	} else if hours < 24*8 {
+		h := hours % 24
+		if h == 0 {
+			return fmt.Sprintf("%dd", hours/24)
+		}
+		return fmt.Sprintf("%dd%dh", hours/24, h)
+	} else if hours < 24*365*2 {
+		return fmt.Sprintf("%dd", hours/24)
+	} else if hours < 24*365*8 {
+		dy := (hours / 24) % 365
+		if dy == 0 {
+			return fmt.Sprintf("%dy", hours/24/365)
+		}
+		return fmt.Sprintf("%dy%dd", hours/24/365, dy)
+	}
+	return fmt.Sprintf("%dy", hours/24/365)
+}

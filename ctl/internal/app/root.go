@@ -1,0 +1,173 @@
+// Package app is skiffctl, the command-line client of a Skiff cluster,
+// with kubectl's verbs, flags and output.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"skiff.dev/proto/client"
+)
+
+// Run runs skiffctl with args (without the program name) and returns the
+// exit code: 0 on success, 1 on any error, printed as one line on errOut.
+func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
+	c := &cli{in: in, out: out, errOut: errOut, now: time.Now}
+	defer c.close()
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errOut)
+	if err := root.ExecuteContext(ctx); err != nil {
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintln(errOut, c.formatError(err))
+		}
+		return 1
+	}
+	return 0
+}
+
+// errSilent fails a command whose errors were already printed.
+var errSilent = errors.New("errors already printed")
+
+// cli is the state shared by the commands of one run.
+type cli struct {
+	in          io.Reader
+	out, errOut io.Writer
+	now         func() time.Time
+
+	opts client.Options
+	cs   *client.Clientset
+}
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "skiffctl",
+		Short:         "skiffctl controls a Skiff cluster",
+		Long:          "skiffctl controls a Skiff cluster. Find more about Skiff in its README.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	c.opts.BindFlags(root.PersistentFlags())
+	root.PersistentFlags().StringVarP(&c.opts.Namespace, "namespace", "n", "", "the namespace of this request")
+	root.AddCommand(
+		c.getCommand(),
+		c.applyCommand(),
+		c.createCommand(),
+		c.deleteCommand(),
+		c.describeCommand(),
+		c.exposeCommand(),
+		c.scaleCommand(),
+		c.labelCommand("label"),
+		c.labelCommand("annotate"),
+		c.cordonCommand("cordon", true),
+		c.cordonCommand("uncordon", false),
+		c.setCommand(),
+		c.logsCommand(),
+		c.versionCommand(),
+		c.apiResourcesCommand(),
+		c.configCommand(),
+		c.rolloutCommand(),
+		completionCommand(root),
+	)
+	return root
+}
+
+// client connects on first use.
+func (c *cli) client() (*client.Clientset, error) {
+	if c.cs != nil {
+		return c.cs, nil
+	}
+	opts := c.opts
+	if opts.UserAgent == "" {
+		opts.UserAgent = "skiffctl/" + Version
+	}
+	cs, err := client.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.cs = cs
+	return cs, nil
+}
+
+func (c *cli) dyn() (dynamic, error) {
+	cs, err := c.client()
+	if err != nil {
+		return dynamic{}, err
+	}
+	return dynamic{conn: cs.Conn()}, nil
+}
+
+// namespace is -n, else the context's namespace, else default.
+func (c *cli) namespace() string {
+	if c.opts.Namespace != "" {
+		return c.opts.Namespace
+	}
+	if cs, err := c.client(); err == nil {
+		return cs.Namespace()
+	}
+	return "default"
+}
+
+func (c *cli) close() {
+	if c.cs != nil {
+		c.cs.Close()
+	}
+}
+
+// reasons names the status reason of each gRPC code, as kubectl prints it.
+var reasons = map[codes.Code]string{
+	codes.NotFound:           "NotFound",
+	codes.AlreadyExists:      "AlreadyExists",
+	codes.Aborted:            "Conflict",
+	codes.InvalidArgument:    "Invalid",
+	codes.Unauthenticated:    "Unauthorized",
+	codes.PermissionDenied:   "Forbidden",
+	codes.ResourceExhausted:  "TooManyRequests",
+	codes.OutOfRange:         "Gone",
+	codes.FailedPrecondition: "BadRequest",
+	codes.DeadlineExceeded:   "Timeout",
+	codes.Internal:           "InternalError",
+	codes.Unimplemented:      "MethodNotAllowed",
+}
+
+// formatError is the one line a user sees for err, in kubectl's words.
+func (c *cli) formatError(err error) string {
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		return "error: " + err.Error()
+	}
+	st := se.GRPCStatus()
+	switch st.Code() {
+	case codes.Unavailable:
+		tried := ""
+		if c.cs != nil {
+			tried = " (tried " + strings.Join(c.cs.Endpoints(), ", ") + ")"
+		}
+		return fmt.Sprintf("Unable to connect to the server%s: %s", tried, st.Message())
+	case codes.Unauthenticated:
+		return "error: You must be logged in to the server (Unauthorized): " + st.Message()
+	case codes.Canceled:
+		return "error: " + st.Message()
+	}
+	reason := reasons[st.Code()]
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetReason() != "" {
+			reason = ei.GetReason()
+		}
+	}
+	if reason == "" {
+		reason = st.Code().String()
+	}
+	return fmt.Sprintf("Error from server (%s): %s", reason, st.Message())
+}
