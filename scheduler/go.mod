@@ -3,6 +3,7 @@ module skiff.dev/scheduler
 go 1.26.0
 
 require (
+	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 	skiff.dev/proto v0.0.0
 )
@@ -56,7 +57,6 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	k8s.io/utils v0.0.0-20260108192941-914a6e750570 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
