@@ -80,7 +80,7 @@ certs: build-apiserver
 
 ## up: a local cluster in the foreground
 up: build
-	$(BIN)/skiff-apiserver --insecure --bind-address 127.0.0.1 --secure-port 6443 --data-dir .skiff/etcd
+	BIN=$(BIN) hack/up.sh
 
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:
