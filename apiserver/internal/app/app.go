@@ -8,17 +8,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"skiff.dev/apiserver/internal/pki"
+	"skiff.dev/proto/component"
 )
 
 // Run is main: it returns the process exit code.
@@ -52,7 +50,7 @@ the --config file; flags win over the environment, which wins over the file.`,
 			if err != nil {
 				return err
 			}
-			lg, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
 			if err != nil {
 				return err
 			}
@@ -106,37 +104,9 @@ func addFlags(fs *pflag.FlagSet) {
 
 // load merges defaults, the config file, SKIFF_ environment and flags.
 func load(v *viper.Viper, configFile string) (Config, error) {
-	for k, val := range Defaults() {
-		v.SetDefault(k, val)
-	}
-	v.SetEnvPrefix("SKIFF")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	if configFile != "" {
-		v.SetConfigFile(configFile)
-		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("--config %s: %w", configFile, err)
-		}
-	}
 	var cfg Config
-	if err := v.Unmarshal(&cfg); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
-	}
-	return cfg, nil
-}
-
-// newLogger builds the process logger: JSON in production, console for dev.
-func newLogger(format, level string) (*zap.Logger, error) {
-	var lvl zapcore.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	cfg := zap.NewProductionConfig()
-	if format == "console" {
-		cfg = zap.NewDevelopmentConfig()
-	}
-	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	return cfg.Build()
+	err := component.LoadConfig(v, configFile, Defaults(), &cfg)
+	return cfg, err
 }
 
 func newCertsCommand() *cobra.Command {
@@ -150,7 +120,7 @@ certificate and client certificates for admin, the scheduler, the
 controller-manager, kube-proxy and each named kubelet. Run it again to add
 hosts or nodes; valid certificates are kept.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lg, _ := newLogger("console", "info")
+			lg, _ := component.NewLogger("console", "info")
 			return pki.Generate(dir, pki.Options{Hosts: hosts, Nodes: nodes, Logger: lg})
 		},
 	}

@@ -9,15 +9,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
+
+	"skiff.dev/proto/component"
 )
 
 // Run is main: it returns the process exit code.
@@ -54,7 +53,7 @@ the --config file; flags win over the environment, which wins over the file.`,
 			if err != nil {
 				return err
 			}
-			lg, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
 			if err != nil {
 				return err
 			}
@@ -97,40 +96,14 @@ func addFlags(fs *pflag.FlagSet) {
 
 func leaseDefault(d map[string]any, k string) (v time.Duration) { return d[k].(time.Duration) }
 
-// load merges defaults, the config file, SKIFF_ environment and flags.
+// load merges defaults, the config file, SKIFF_ environment and flags, then validates.
 func load(v *viper.Viper, configFile string) (Config, error) {
-	for k, val := range Defaults() {
-		v.SetDefault(k, val)
-	}
-	v.SetEnvPrefix("SKIFF")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	if configFile != "" {
-		v.SetConfigFile(configFile)
-		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("--config %s: %w", configFile, err)
-		}
-	}
 	var cfg Config
-	if err := v.Unmarshal(&cfg); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+	if err := component.LoadConfig(v, configFile, Defaults(), &cfg); err != nil {
+		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
-}
-
-// newLogger builds the process logger: JSON in production, console for dev.
-func newLogger(format, level string) (*zap.Logger, error) {
-	var lvl zapcore.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	cfg := zap.NewProductionConfig()
-	if format == "console" {
-		cfg = zap.NewDevelopmentConfig()
-	}
-	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	return cfg.Build()
 }
