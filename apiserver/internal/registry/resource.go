@@ -162,11 +162,16 @@ func (r *Resource[T, L, EV, R]) decode(kv storage.KV) (T, error) {
 
 func (r *Resource[T, L, EV, R]) encode(obj T) ([]byte, error) {
 	// apiVersion, kind and resourceVersion are not stored: they are known
-	// from the key and its revision.
-	c := proto.Clone(obj).(T)
-	setTypeMeta(c, "", "")
-	metaOf(c).ResourceVersion = ""
-	b, err := storage.Marshal(c)
+	// from the key and its revision. obj is the caller's own copy, so they
+	// are blanked for the encoding and put back.
+	av, kind := typeMeta(obj)
+	m := metaOf(obj)
+	rv := m.ResourceVersion
+	setTypeMeta(obj, "", "")
+	m.ResourceVersion = ""
+	b, err := storage.Marshal(obj)
+	setTypeMeta(obj, av, kind)
+	m.ResourceVersion = rv
 	if err != nil {
 		return nil, apierrors.Internal("encode %s: %v", r.Resource, err)
 	}
@@ -305,10 +310,13 @@ func (r *Resource[T, L, EV, R]) Create(ctx context.Context, req R) (obj T, err e
 	}
 	base := obj
 	for attempt := 0; ; attempt++ {
-		// Each attempt starts from the validated object: a hook's allocation
-		// that lost a race is made again, not taken for the user's choice.
-		obj = proto.Clone(base).(T)
-		m = metaOf(obj)
+		// With allocation hooks, each attempt starts from the validated
+		// object: an allocation that lost a race is made again, not taken
+		// for the user's choice.
+		if r.strategy.BeforeCreate != nil {
+			obj = proto.Clone(base).(T)
+			m = metaOf(obj)
+		}
 		var tx storage.Txn
 		if r.strategy.BeforeCreate != nil {
 			if tx, err = r.strategy.BeforeCreate(ctx, obj); err != nil {
