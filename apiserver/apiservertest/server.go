@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"skiff.dev/apiserver/internal/app"
 	"skiff.dev/apiserver/internal/etcd"
+	"skiff.dev/apiserver/internal/pki"
 )
 
 // Options configures a test apiserver; the zero value runs an insecure
@@ -31,12 +33,25 @@ type Options struct {
 	CompactionInterval time.Duration
 	// Logger receives the apiserver's logs; nil logs to the test on failure only.
 	Logger *zap.Logger
+
+	// Secure serves TLS with a fresh development PKI (Server.PKIDir:
+	// ca.crt, admin.crt/key in system:masters, the components'
+	// certificates), client-certificate and token authentication, and
+	// ABAC authorization.
+	Secure bool
+	// Tokens is the static token file (token,user,uid[,"group1,group2"]
+	// lines) of a Secure server.
+	Tokens string
+	// Policy is the ABAC policy file (one JSON policy per line) of a
+	// Secure server; the built-in policy of the components always applies.
+	Policy string
 }
 
 // Server is a running apiserver.
 type Server struct {
 	Address       string   // 127.0.0.1:PORT, serving gRPC and REST
-	URL           string   // http://127.0.0.1:PORT
+	URL           string   // http://127.0.0.1:PORT, or https:// when Secure
+	PKIDir        string   // the certificates of a Secure server
 	EtcdEndpoints []string // the etcd it uses (embedded or external)
 	DataDir       string
 
@@ -82,12 +97,44 @@ func Start(t testing.TB, opts Options) *Server {
 	} else {
 		s.EtcdEndpoints = opts.EtcdServers
 	}
-	s.cfg = cfg
 	s.Address = fmt.Sprintf("127.0.0.1:%d", port)
 	s.URL = "http://" + s.Address
+	if opts.Secure {
+		s.secure(t, &cfg, opts)
+	}
+	s.cfg = cfg
 	s.start(t)
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// secure makes the PKI, token and policy files of a Secure server.
+func (s *Server) secure(t testing.TB, cfg *app.Config, opts Options) {
+	t.Helper()
+	dir := t.TempDir()
+	s.PKIDir = filepath.Join(dir, "pki")
+	if err := pki.Generate(s.PKIDir, pki.Options{}); err != nil {
+		t.Fatalf("apiservertest: make certificates: %v", err)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatalf("apiservertest: %v", err)
+		}
+		return p
+	}
+	cfg.Insecure = false
+	cfg.TLSCertFile = filepath.Join(s.PKIDir, "apiserver.crt")
+	cfg.TLSPrivateKeyFile = filepath.Join(s.PKIDir, "apiserver.key")
+	cfg.ClientCAFile = filepath.Join(s.PKIDir, "ca.crt")
+	cfg.AuthorizationMode = []string{"ABAC"}
+	if opts.Tokens != "" {
+		cfg.TokenAuthFile = write("tokens.csv", opts.Tokens)
+	}
+	if opts.Policy != "" {
+		cfg.AuthorizationPolicyFile = write("policy.jsonl", opts.Policy)
+	}
+	s.URL = "https://" + s.Address
 }
 
 func defaults(cfg *app.Config) {

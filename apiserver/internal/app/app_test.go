@@ -46,7 +46,11 @@ func TestSecureServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte("s3cret,alice,1001,\"dev,ops\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte("s3cret,alice,1001,\"dev,ops\"\nb0b,bob,1002\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "policy.jsonl")
+	if err := os.WriteFile(policy, []byte(`{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"group": "ops", "readonly": true, "namespace": "*", "resource": "*", "apiGroup": "*"}}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{}
@@ -57,6 +61,8 @@ func TestSecureServing(t *testing.T) {
 	cfg.TLSPrivateKeyFile = filepath.Join(certs, "apiserver.key")
 	cfg.ClientCAFile = filepath.Join(certs, "ca.crt")
 	cfg.TokenAuthFile = tokens
+	cfg.AuthorizationMode = []string{"ABAC"}
+	cfg.AuthorizationPolicyFile = policy
 	cfg.DataDir = filepath.Join(dir, "etcd")
 	cfg.EmbeddedEtcdClientURL = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	cfg.EmbeddedEtcdPeerURL = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
@@ -106,6 +112,10 @@ func TestSecureServing(t *testing.T) {
 		{"token", &tls.Config{RootCAs: pool}, "s3cret", "/api/v1/namespaces", 200, `"kind":"NamespaceList"`},
 		{"client certificate", &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{admin}}, "", "/api/v1/namespaces", 200, `"name":"kube-system"`},
 		{"healthz is public", &tls.Config{RootCAs: pool}, "", "/healthz", 200, "ok"},
+		{"no policy for bob", &tls.Config{RootCAs: pool}, "b0b", "/api/v1/namespaces", 403,
+			`"message":"namespaces is forbidden: User \"bob\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope: No policy matched."`},
+		{"bob may discover", &tls.Config{RootCAs: pool}, "b0b", "/apis", 200, `"APIGroupList"`},
+		{"bob may not read metrics", &tls.Config{RootCAs: pool}, "b0b", "/metrics", 403, `forbidden: User \"bob\" cannot get path \"/metrics\"`},
 	}
 	for _, tc := range rest {
 		t.Run("REST "+tc.name, func(t *testing.T) {
@@ -137,6 +147,14 @@ func TestSecureServing(t *testing.T) {
 	_, err = dial(&tls.Config{RootCAs: pool}, grpc.WithPerRPCCredentials(bearer("s3cret"))).Get(ctx, &metav1.GetOptions{Name: "default"})
 	if err != nil {
 		t.Fatalf("gRPC with token: %v", err)
+	}
+	_, err = dial(&tls.Config{RootCAs: pool}, grpc.WithPerRPCCredentials(bearer("s3cret"))).Delete(ctx, &metav1.DeleteOptions{Name: "default"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), `namespaces "default" is forbidden: User "alice" cannot delete resource "namespaces" in API group "" in the namespace "default"`) {
+		t.Fatalf("gRPC delete by a read-only user: got %v, want PermissionDenied", err)
+	}
+	_, err = dial(&tls.Config{RootCAs: pool}, grpc.WithPerRPCCredentials(bearer("b0b"))).Get(ctx, &metav1.GetOptions{Name: "default"})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("gRPC get with no policy: got %v, want PermissionDenied", err)
 	}
 }
 

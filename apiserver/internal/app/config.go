@@ -21,6 +21,9 @@ type Config struct {
 	ClientCAFile      string `mapstructure:"client-ca-file"`
 	TokenAuthFile     string `mapstructure:"token-auth-file"`
 
+	AuthorizationMode       []string `mapstructure:"authorization-mode"`
+	AuthorizationPolicyFile string   `mapstructure:"authorization-policy-file"`
+
 	EtcdServers  []string `mapstructure:"etcd-servers"`
 	EtcdCAFile   string   `mapstructure:"etcd-cafile"`
 	EtcdCertFile string   `mapstructure:"etcd-certfile"`
@@ -52,6 +55,8 @@ func Defaults() map[string]any {
 		"tls-private-key-file":          "",
 		"client-ca-file":                "",
 		"token-auth-file":               "",
+		"authorization-mode":            []string{"ABAC"},
+		"authorization-policy-file":     "",
 		"etcd-servers":                  []string{},
 		"etcd-cafile":                   "",
 		"etcd-certfile":                 "",

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"skiff.dev/apiserver/internal/authn"
+	"skiff.dev/apiserver/internal/authz"
 	"skiff.dev/apiserver/internal/etcd"
 	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/apiserver/internal/server"
@@ -116,7 +117,13 @@ func (a *APIServer) start(ctx context.Context) error {
 	go store.RunCompactor(runCtx, lg.Named("compactor"), cfg.EtcdCompactionInterval)
 
 	var authenticate func(http.Handler) http.Handler
+	var authorize authz.Authorizer
 	if !cfg.Insecure {
+		az, err := authz.New(authz.Config{Modes: splitList(cfg.AuthorizationMode), PolicyFile: cfg.AuthorizationPolicyFile})
+		if err != nil {
+			return err
+		}
+		authorize = az
 		var auths []authn.Authenticator
 		if cfg.ClientCAFile != "" {
 			x, err := authn.NewX509FromFile(cfg.ClientCAFile)
@@ -143,6 +150,7 @@ func (a *APIServer) start(ctx context.Context) error {
 		Gatherer:     promReg,
 		Ready:        a.readyCheck,
 		Authenticate: authenticate,
+		Authorize:    authorize,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/authz"
 	"skiff.dev/apiserver/internal/registry"
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
@@ -40,6 +41,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Authenticate wraps the whole handler; nil serves everyone (--insecure).
 	Authenticate func(http.Handler) http.Handler
+	// Authorize decides on every authenticated request, REST and gRPC;
+	// nil allows all (--insecure).
+	Authorize authz.Authorizer
 }
 
 // Server is the HTTP handler of the apiserver's one port.
@@ -58,9 +62,17 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 		lg = zap.NewNop()
 	}
 	s := &Server{lg: lg, cfg: cfg, reg: reg}
+	unary := []grpc.UnaryServerInterceptor{s.recoverUnary}
+	stream := []grpc.StreamServerInterceptor{s.recoverStream}
+	var az *authorizer
+	if cfg.Authorize != nil {
+		az = newAuthorizer(lg, cfg.Authorize, reg.Infos())
+		unary = append(unary, az.unary)
+		stream = append(stream, az.stream)
+	}
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(s.recoverUnary),
-		grpc.ChainStreamInterceptor(s.recoverStream),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(maxBodyBytes),
 	)
 	reg.RegisterGRPC(s.grpc)
@@ -96,6 +108,9 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 	mux.Handle("/", http.HandlerFunc(s.rest))
 
 	var h http.Handler = mux
+	if az != nil {
+		h = az.http(h)
+	}
 	if cfg.Authenticate != nil {
 		h = cfg.Authenticate(h)
 	}

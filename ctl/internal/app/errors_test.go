@@ -1,11 +1,16 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"skiff.dev/apiserver/apiservertest"
 )
 
 func TestFormatError(t *testing.T) {
@@ -24,5 +29,60 @@ func TestFormatError(t *testing.T) {
 		if got := c.formatError(tt.err); got != tt.want {
 			t.Errorf("formatError(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestAuthErrors runs skiffctl against an apiserver with TLS, tokens and an
+// ABAC policy: bad or missing credentials are 401, a user without a policy
+// for the request is 403, each one line on stderr.
+func TestAuthErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: runs a real apiserver")
+	}
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SKIFF_CONFIG", "")
+	srv := apiservertest.Start(t, apiservertest.Options{
+		Secure: true,
+		Tokens: "t0k,alice,1001\nb0b,bob,1002\n",
+		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": "dev", "resource": "*", "apiGroup": "*", "readonly": true}}` + "\n",
+	})
+	ca := filepath.Join(srv.PKIDir, "ca.crt")
+	run := func(creds []string, args ...string) (string, string, int) {
+		var out, errOut strings.Builder
+		all := append(append([]string{"--server", srv.URL, "--certificate-authority", ca}, creds...), args...)
+		code := Run(context.Background(), all, strings.NewReader(""), &out, &errOut)
+		return out.String(), errOut.String(), code
+	}
+	admin := []string{"--client-certificate", filepath.Join(srv.PKIDir, "admin.crt"), "--client-key", filepath.Join(srv.PKIDir, "admin.key")}
+	bob := []string{"--token", "b0b"}
+	tests := []struct {
+		name       string
+		creds      []string
+		args       []string
+		wantStdout string
+		wantStderr string
+		wantCode   int
+	}{
+		{"no credentials", nil, []string{"get", "pods"}, "", "error: You must be logged in to the server (Unauthorized)\n", 1},
+		{"wrong token", []string{"--token", "nope"}, []string{"get", "pods"}, "", "error: You must be logged in to the server (Unauthorized)\n", 1},
+		{"admin certificate", admin, []string{"create", "namespace", "dev"}, "namespace/dev created\n", "", 0},
+		{"bob reads dev", bob, []string{"get", "pods", "-n", "dev"}, "", "No resources found in dev namespace.\n", 0},
+		{"bob cannot read default", bob, []string{"get", "pods"}, "",
+			`Error from server (Forbidden): pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "default": No policy matched.` + "\n", 1},
+		{"bob cannot write dev", bob, []string{"create", "configmap", "c", "-n", "dev"}, "",
+			`Error from server (Forbidden): configmaps is forbidden: User "bob" cannot create resource "configmaps" in API group "" in the namespace "dev": No policy matched.` + "\n", 1},
+		{"bob cannot delete a named object", bob, []string{"delete", "deployment", "web", "-n", "dev"}, "",
+			`Error from server (Forbidden): deployments.apps "web" is forbidden: User "bob" cannot delete resource "deployments" in API group "apps" in the namespace "dev": No policy matched.` + "\n", 1},
+		{"alice has no policy", []string{"--token", "t0k"}, []string{"get", "nodes"}, "",
+			`Error from server (Forbidden): nodes is forbidden: User "alice" cannot list resource "nodes" in API group "" at the cluster scope: No policy matched.` + "\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := run(tt.creds, tt.args...)
+			if out != tt.wantStdout || errOut != tt.wantStderr || code != tt.wantCode {
+				t.Errorf("skiffctl %v:\ngot  stdout %q stderr %q code %d\nwant stdout %q stderr %q code %d",
+					tt.args, out, errOut, code, tt.wantStdout, tt.wantStderr, tt.wantCode)
+			}
+		})
 	}
 }

@@ -156,7 +156,10 @@ func (c *cli) formatError(err error) string {
 		}
 		return fmt.Sprintf("Unable to connect to the server%s: %s", tried, st.Message())
 	case codes.Unauthenticated:
-		return "error: You must be logged in to the server (Unauthorized): " + st.Message()
+		if m := st.Message(); m != "" && m != "Unauthorized" {
+			return "error: You must be logged in to the server (Unauthorized): " + m
+		}
+		return "error: You must be logged in to the server (Unauthorized)"
 	case codes.Canceled:
 		return "error: " + st.Message()
 	}
