@@ -18,6 +18,7 @@ type Clientset struct {
 	lg        *zap.Logger
 	namespace string
 	endpoints []string
+	rest      *restClient
 
 	core         *CoreV1Client
 	apps         *AppsV1Client
@@ -37,11 +38,12 @@ func New(opts Options) (*Clientset, error) {
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	fc, err := dial(lg.Named("client"), r)
+	fc, rest, err := dial(lg.Named("client"), r)
 	if err != nil {
 		return nil, err
 	}
 	cs := NewForConn(fc)
+	cs.rest = rest
 	cs.lg = lg
 	cs.close = fc.Close
 	cs.namespace = r.namespace

@@ -72,7 +72,7 @@ type endpointConn struct {
 var _ grpc.ClientConnInterface = (*failoverConn)(nil)
 
 // dial builds one ClientConn per endpoint; nothing connects until used.
-func dial(lg *zap.Logger, r *resolved) (*failoverConn, error) {
+func dial(lg *zap.Logger, r *resolved) (*failoverConn, *restClient, error) {
 	common := []grpc.DialOption{
 		grpc.WithKeepaliveParams(clientKeepalive),
 		grpc.WithUserAgent(r.userAgent),
@@ -89,7 +89,7 @@ func dial(lg *zap.Logger, r *resolved) (*failoverConn, error) {
 		if ep.secure && tlsConf == nil {
 			var err error
 			if tlsConf, err = tlsConfig(r); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -110,11 +110,11 @@ func dial(lg *zap.Logger, r *resolved) (*failoverConn, error) {
 		cc, err := grpc.NewClient(ep.target, opts...)
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("server %q: %w", ep.raw, err)
+			return nil, nil, fmt.Errorf("server %q: %w", ep.raw, err)
 		}
 		c.conns = append(c.conns, &endpointConn{ep: ep, cc: cc})
 	}
-	return c, nil
+	return c, newRESTClient(r, tlsConf), nil
 }
 
 func tlsConfig(r *resolved) (*tls.Config, error) {

@@ -73,6 +73,10 @@ func TestAuthErrors(t *testing.T) {
 			`Error from server (Forbidden): configmaps is forbidden: User "bob" cannot create resource "configmaps" in API group "" in the namespace "dev": No policy matched.` + "\n", 1},
 		{"bob cannot delete a named object", bob, []string{"delete", "deployment", "web", "-n", "dev"}, "",
 			`Error from server (Forbidden): deployments.apps "web" is forbidden: User "bob" cannot delete resource "deployments" in API group "apps" in the namespace "dev": No policy matched.` + "\n", 1},
+		{"bob discovers resources", bob, []string{"api-resources", "--api-group=apps", "--no-headers"}, "daemonsets    ds       apps/v1   true   DaemonSet\ndeployments   deploy   apps/v1   true   Deployment\nreplicasets   rs       apps/v1   true   ReplicaSet\n", "", 0},
+		{"no credentials for discovery", nil, []string{"api-resources"}, "", "error: You must be logged in to the server (Unauthorized)\n", 1},
+		{"cluster-scoped names", bob, []string{"api-resources", "--namespaced=false", "-o", "name"}, "namespaces\nnodes\n", "", 0},
+		{"bob reads the version", bob, []string{"version"}, "Client Version: v0.1.0\nServer Version: v0.1.0-dev\n", "", 0},
 		{"alice has no policy", []string{"--token", "t0k"}, []string{"get", "nodes"}, "",
 			`Error from server (Forbidden): nodes is forbidden: User "alice" cannot list resource "nodes" in API group "" at the cluster scope: No policy matched.` + "\n", 1},
 	}

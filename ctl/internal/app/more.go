@@ -2,14 +2,9 @@ package app
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -26,61 +21,20 @@ import (
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // restGet GETs path from the first apiserver that answers, over the REST
-// API (discovery and /version have no gRPC form).
+// API (discovery and /version have no gRPC form), with the same
+// credentials as every other call.
 func (c *cli) restGet(ctx context.Context, path string) ([]byte, error) {
 	cs, err := c.client()
 	if err != nil {
 		return nil, err
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.opts.InsecureSkipTLSVerify}
-	if c.opts.CertificateAuthority != "" {
-		pem, err := os.ReadFile(c.opts.CertificateAuthority)
-		if err != nil {
-			return nil, fmt.Errorf("certificate authority: %w", err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		tc.RootCAs.AppendCertsFromPEM(pem)
-	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-	var errs []string
-	for _, ep := range cs.Endpoints() {
-		base := ep
-		if !strings.Contains(base, "://") {
-			base = "https://" + base
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		if c.opts.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.opts.Token)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			var st struct {
-				Message string `json:"message"`
-				Reason  string `json:"reason"`
-			}
-			_ = json.Unmarshal(b, &st)
-			return nil, fmt.Errorf("GET %s: %s: %s", path, resp.Status, st.Message)
-		}
-		return b, nil
-	}
-	return nil, fmt.Errorf("Unable to connect to the server (tried %s): %s", strings.Join(cs.Endpoints(), ", "), strings.Join(errs, "; "))
+	return cs.RESTGet(ctx, path)
 }
 
 func (c *cli) apiResourcesCommand() *cobra.Command {
-	var noHeaders bool
-	return &cobra.Command{
+	var noHeaders, namespaced bool
+	var apiGroup, output string
+	cmd := &cobra.Command{
 		Use:   "api-resources",
 		Short: "Print the supported API resources on the server",
 		Args:  cobra.NoArgs,
@@ -113,8 +67,11 @@ func (c *cli) apiResourcesCommand() *cobra.Command {
 			for _, g := range groups.Groups {
 				gvs = append(gvs, "/apis/"+g.PreferredVersion.GroupVersion)
 			}
+			if output != "" && output != "name" {
+				return fmt.Errorf("--output %q is not available in api-resources, allowed formats are: name", output)
+			}
 			t := newTable(c.out)
-			if !noHeaders {
+			if !noHeaders && output == "" {
 				t.row("NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND")
 			}
 			for _, p := range gvs {
@@ -131,8 +88,23 @@ func (c *cli) apiResourcesCommand() *cobra.Command {
 					gv = strings.TrimPrefix(strings.TrimPrefix(p, "/apis/"), "/api/")
 				}
 				sort.Slice(rl.Resources, func(i, j int) bool { return rl.Resources[i].Name < rl.Resources[j].Name })
+				group, _, _ := strings.Cut(gv, "/")
+				if !strings.Contains(gv, "/") {
+					group = ""
+				}
+				if cmd.Flags().Changed("api-group") && group != apiGroup {
+					continue
+				}
 				for _, r := range rl.Resources {
-					if strings.Contains(r.Name, "/") {
+					if strings.Contains(r.Name, "/") || (cmd.Flags().Changed("namespaced") && r.Namespaced != namespaced) {
+						continue
+					}
+					if output == "name" {
+						name := r.Name
+						if group != "" {
+							name += "." + group
+						}
+						fmt.Fprintln(c.out, name)
 						continue
 					}
 					t.row(r.Name, strings.Join(r.ShortNames, ","), gv, fmt.Sprint(r.Namespaced), r.Kind)
@@ -142,6 +114,12 @@ func (c *cli) apiResourcesCommand() *cobra.Command {
 			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.BoolVar(&noHeaders, "no-headers", false, "print no header line")
+	f.StringVar(&apiGroup, "api-group", "", "only the resources of this API group (\"\" for core)")
+	f.BoolVar(&namespaced, "namespaced", true, "with --namespaced=false only cluster-scoped resources, with true only namespaced ones")
+	f.StringVarP(&output, "output", "o", "", "name: print resource.group names only")
+	return cmd
 }
 
 func completionCommand(root *cobra.Command) *cobra.Command {

@@ -1,0 +1,108 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// restClient reads the apiserver's plain HTTP paths (/version, discovery)
+// with the same endpoints and credentials as the gRPC connection.
+type restClient struct {
+	hc    *http.Client
+	bases []string // scheme://host:port
+	token string
+}
+
+func newRESTClient(r *resolved, tc *tls.Config) *restClient {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	timeout := r.timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	rc := &restClient{hc: &http.Client{Transport: tr, Timeout: timeout}, token: r.token}
+	for _, ep := range r.endpoints {
+		scheme := "http://"
+		if ep.secure {
+			scheme = "https://"
+		}
+		rc.bases = append(rc.bases, scheme+ep.target)
+	}
+	return rc
+}
+
+// httpCodes are the gRPC codes of the apiserver's HTTP statuses.
+var httpCodes = map[int]codes.Code{
+	http.StatusBadRequest:          codes.InvalidArgument,
+	http.StatusUnauthorized:        codes.Unauthenticated,
+	http.StatusForbidden:           codes.PermissionDenied,
+	http.StatusNotFound:            codes.NotFound,
+	http.StatusConflict:            codes.Aborted,
+	http.StatusGone:                codes.OutOfRange,
+	http.StatusTooManyRequests:     codes.ResourceExhausted,
+	http.StatusServiceUnavailable:  codes.Unavailable,
+	http.StatusInternalServerError: codes.Internal,
+}
+
+// RESTGet fetches path (e.g. /version or /apis) from the first apiserver
+// that answers, with the Clientset's credentials. A refusal is a gRPC
+// status error with the code of its HTTP status and the message of its
+// Kubernetes Status body, like the errors of every other call.
+func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
+	if cs.rest == nil {
+		return nil, errors.New("this client has no REST endpoints (made with NewForConn)")
+	}
+	var errs []string
+	for _, base := range cs.rest.bases {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		if cs.rest.token != "" {
+			req.Header.Set("Authorization", "Bearer "+cs.rest.token)
+		}
+		resp, err := cs.rest.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, status.FromContextError(ctx.Err()).Err()
+			}
+			errs = append(errs, err.Error())
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if resp.StatusCode == http.StatusOK {
+			return b, nil
+		}
+		var st struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(b, &st) != nil || st.Message == "" {
+			st.Message = strings.TrimSpace(string(b))
+		}
+		code, ok := httpCodes[resp.StatusCode]
+		if !ok {
+			code = codes.Unknown
+		}
+		if code == codes.Unavailable {
+			errs = append(errs, st.Message)
+			continue
+		}
+		return nil, status.Error(code, st.Message)
+	}
+	return nil, status.Error(codes.Unavailable, fmt.Sprintf("GET %s: %s", path, strings.Join(errs, "; ")))
+}
