@@ -30,6 +30,7 @@ const (
 	ReasonInternalError      = "InternalError"
 	ReasonRequestEntityLarge = "RequestEntityTooLarge"
 	ReasonMethodNotAllowed   = "MethodNotAllowed"
+	ReasonUnsupportedMedia   = "UnsupportedMediaType"
 	ReasonTimeout            = "Timeout"
 )
 
@@ -54,6 +55,7 @@ var reasons = map[string]struct {
 	ReasonInternalError:      {codes.Internal, http.StatusInternalServerError},
 	ReasonRequestEntityLarge: {codes.InvalidArgument, http.StatusRequestEntityTooLarge},
 	ReasonMethodNotAllowed:   {codes.Unimplemented, http.StatusMethodNotAllowed},
+	ReasonUnsupportedMedia:   {codes.InvalidArgument, http.StatusUnsupportedMediaType},
 	ReasonTimeout:            {codes.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 

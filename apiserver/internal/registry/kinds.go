@@ -43,6 +43,7 @@ type Registry struct {
 
 	infos    []Info
 	watches  map[string]WatchFunc
+	patchers map[string]PatchFunc
 	deleters []func(ctx context.Context, ns string) (int, error)
 	runners  []func(context.Context)
 	readies  []<-chan struct{}
@@ -69,6 +70,10 @@ func add[T storage.Object, L proto.Message, EV any, R request[T]](reg *Registry,
 		reg.watches = map[string]WatchFunc{}
 	}
 	reg.watches[r.Group+"/"+r.Resource] = r.RESTWatch()
+	reg.addPatcher(r.Group, r.Resource, "", r.RESTPatch(false))
+	if r.HasStatus {
+		reg.addPatcher(r.Group, r.Resource, "status", r.RESTPatch(true))
+	}
 	if r.Namespaced {
 		reg.deleters = append(reg.deleters, r.deleteAllIn)
 	}
@@ -182,6 +187,13 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 			SetReplicas: func(o *appsv1.Deployment, n int32) { o.Spec.Replicas = &n },
 			Selector:    func(o *appsv1.Deployment) *metav1.LabelSelector { return o.GetSpec().GetSelector() },
 		}}
+
+	reg.addPatcher("apps", "replicasets", "scale", func(ctx context.Context, ns, name string, apply ApplyFunc) (proto.Message, error) {
+		return reg.ReplicaSets.PatchScale(ctx, ns, name, apply)
+	})
+	reg.addPatcher("apps", "deployments", "scale", func(ctx context.Context, ns, name string, apply ApplyFunc) (proto.Message, error) {
+		return reg.Deployments.PatchScale(ctx, ns, name, apply)
+	})
 
 	reg.DaemonSets = add(reg, NewResource[*appsv1.DaemonSet, *appsv1.DaemonSetList, appsv1.DaemonSetWatchEvent, *appsv1.DaemonSetRequest](deps,
 		group("apps", core("DaemonSet", "daemonsets", "daemonset", true, true, "ds")),

@@ -228,10 +228,10 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 			continue
 		}
 		resources = append(resources, apiResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
-			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "update", "watch"}, ShortNames: i.ShortNames})
+			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames})
 		if i.HasStatus {
 			resources = append(resources, apiResource{Name: i.Resource + "/status", Namespaced: i.Namespaced,
-				Kind: i.Kind, Verbs: []string{"get", "update"}})
+				Kind: i.Kind, Verbs: []string{"get", "patch", "update"}})
 		}
 		for _, sub := range i.Subresources {
 			res := apiResource{Name: i.Resource + "/" + sub, Namespaced: i.Namespaced, Kind: i.Kind}
@@ -241,7 +241,7 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 			case "log":
 				res.Kind, res.Verbs = "Pod", []string{"get"}
 			case "scale":
-				res.Group, res.Version, res.Kind, res.Verbs = "autoscaling", "v1", "Scale", []string{"get", "update"}
+				res.Group, res.Version, res.Kind, res.Verbs = "autoscaling", "v1", "Scale", []string{"get", "patch", "update"}
 			}
 			resources = append(resources, res)
 		}

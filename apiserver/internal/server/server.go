@@ -179,6 +179,12 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if r.Method == http.MethodPatch {
+		if t, ok := parsePath(r.URL.Path); ok && !t.discovery && !t.groupDiscovery {
+			s.patch(w, r, t)
+			return
+		}
+	}
 	if r.Method == http.MethodPost {
 		w = &createdWriter{ResponseWriter: w}
 	}

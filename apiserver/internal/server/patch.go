@@ -1,0 +1,108 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"google.golang.org/protobuf/proto"
+
+	"skiff.dev/apiserver/internal/apierrors"
+)
+
+// Patch content types, as Kubernetes names them.
+const (
+	mergePatch     = "application/merge-patch+json"
+	jsonPatch      = "application/json-patch+json"
+	strategicPatch = "application/strategic-merge-patch+json"
+	applyPatch     = "application/apply-patch+yaml"
+)
+
+// patch serves PATCH of an object or of its status or scale subresource:
+// a JSON merge patch (RFC 7386) or a JSON patch (RFC 6902) applied to the
+// object's Kubernetes JSON, then stored with the rules of an update.
+// Concurrent writers are handled by re-applying the patch to the newer
+// object, as Kubernetes does; a resourceVersion in the patch is a
+// precondition.
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
+	if t.name == "" || t.watch {
+		writeError(w, apierrors.New(apierrors.ReasonMethodNotAllowed, "", "", fmt.Sprintf("PATCH needs an object: %s names a collection", r.URL.Path)))
+		return
+	}
+	patchFn, ok := s.reg.Patch(t.group, t.resource, t.sub)
+	if !ok {
+		if _, known := s.reg.Watch(t.group, t.resource); known {
+			writeError(w, apierrors.New(apierrors.ReasonMethodNotAllowed, "", "", fmt.Sprintf("the server does not allow PATCH on %s", r.URL.Path)))
+			return
+		}
+		writeError(w, apierrors.NotFound("path", r.URL.Path))
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var apply func(doc []byte) ([]byte, error)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeError(w, apierrors.New(apierrors.ReasonRequestEntityLarge, "", "", fmt.Sprintf("the patch is too large: over %d bytes", maxBodyBytes)))
+		return
+	}
+	switch ct {
+	case mergePatch:
+		if !jsonObject(body) {
+			writeError(w, apierrors.BadRequest("the merge patch must be a JSON object"))
+			return
+		}
+		apply = func(doc []byte) ([]byte, error) { return jsonpatch.MergePatch(doc, body) }
+	case jsonPatch:
+		p, err := jsonpatch.DecodePatch(body)
+		if err != nil {
+			writeError(w, apierrors.BadRequest("the JSON patch is not valid: %v", err))
+			return
+		}
+		apply = func(doc []byte) ([]byte, error) { return p.Apply(doc) }
+	case strategicPatch, applyPatch:
+		writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
+			"%s is not supported: send %s (kubectl patch --type=merge) or %s (--type=json)", ct, mergePatch, jsonPatch)))
+		return
+	default:
+		writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
+			"the body of the request was in an unknown format (Content-Type %q) - accepted media types include: %s, %s", ct, jsonPatch, mergePatch)))
+		return
+	}
+	obj, err := patchFn(r.Context(), t.namespace, t.name, func(cur proto.Message) (proto.Message, error) {
+		doc, err := marshalOpts.Marshal(cur)
+		if err != nil {
+			return nil, apierrors.Internal("encode %s: %v", t.resource, err)
+		}
+		patched, err := apply(doc)
+		if err != nil {
+			return nil, apierrors.BadRequest("the patch cannot be applied: %v", err)
+		}
+		out := cur.ProtoReflect().New().Interface()
+		if err := decodeJSON(patched, out); err != nil {
+			return nil, apierrors.BadRequest("the patched object is not valid: %s", strings.TrimPrefix(err.Error(), "the request body is not a valid object: "))
+		}
+		return out, nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m := &jsonMarshaler{yaml: strings.Contains(r.Header.Get("Accept"), "yaml")}
+	b, err := m.Marshal(obj)
+	if err != nil {
+		writeError(w, apierrors.Internal("encode %s: %v", t.resource, err))
+		return
+	}
+	w.Header().Set("Content-Type", m.ContentType(nil))
+	_, _ = w.Write(b)
+}
+
+// jsonObject tells whether b is a JSON object, the only valid merge patch
+// of an object.
+func jsonObject(b []byte) bool {
+	s := strings.TrimSpace(string(b))
+	return strings.HasPrefix(s, "{")
+}
