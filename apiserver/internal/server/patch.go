@@ -1,10 +1,12 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -105,4 +107,69 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 func jsonObject(b []byte) bool {
 	s := strings.TrimSpace(string(b))
 	return strings.HasPrefix(s, "{")
+}
+
+// deleteOptionsBody is the DeleteOptions object kubectl and client-go send
+// as the body of a DELETE.
+type deleteOptionsBody struct {
+	Kind               string `json:"kind"`
+	APIVersion         string `json:"apiVersion"`
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
+	PropagationPolicy  string `json:"propagationPolicy"`
+	Preconditions      *struct {
+		UID             string `json:"uid"`
+		ResourceVersion string `json:"resourceVersion"`
+	} `json:"preconditions"`
+	OrphanDependents *bool    `json:"orphanDependents"`
+	DryRun           []string `json:"dryRun"`
+}
+
+// deleteOptionsFromBody moves the DeleteOptions of a DELETE's body into its
+// query, where the gateway reads them; a body field wins over the query, as
+// in Kubernetes. An option we cannot honour is refused, not ignored.
+func deleteOptionsFromBody(r *http.Request) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return apierrors.BadRequest("reading the request body: %v", err)
+	}
+	r.Body = http.NoBody
+	r.ContentLength = 0
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	var o deleteOptionsBody
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return apierrors.BadRequest("the body of a DELETE must be DeleteOptions: %v", err)
+	}
+	if o.Kind != "" && o.Kind != "DeleteOptions" {
+		return apierrors.BadRequest("the body of a DELETE must be DeleteOptions, got kind %q", o.Kind)
+	}
+	if len(o.DryRun) > 0 {
+		return apierrors.BadRequest("dryRun is not supported")
+	}
+	q := r.URL.Query()
+	if o.GracePeriodSeconds != nil {
+		q.Set("gracePeriodSeconds", strconv.FormatInt(*o.GracePeriodSeconds, 10))
+	}
+	if o.OrphanDependents != nil && o.PropagationPolicy == "" {
+		o.PropagationPolicy = "Background"
+		if *o.OrphanDependents {
+			o.PropagationPolicy = "Orphan"
+		}
+	}
+	if o.PropagationPolicy != "" {
+		q.Set("propagationPolicy", o.PropagationPolicy)
+	}
+	if p := o.Preconditions; p != nil {
+		if p.UID != "" {
+			q.Set("preconditions.uid", p.UID)
+		}
+		if p.ResourceVersion != "" {
+			q.Set("preconditions.resourceVersion", p.ResourceVersion)
+		}
+	}
+	r.URL.RawQuery = q.Encode()
+	return nil
 }

@@ -185,6 +185,12 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodDelete && r.ContentLength != 0 {
+		if err := deleteOptionsFromBody(r); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	if r.Method == http.MethodPost {
 		w = &createdWriter{ResponseWriter: w}
 	}

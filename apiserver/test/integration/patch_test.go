@@ -159,3 +159,31 @@ func TestPatch(t *testing.T) {
 	}
 	expectStatus(t, e.do(t, "GET", cmPath+"/c", nil, ""), 404, "NotFound")
 }
+
+// TestDeleteOptionsBody: the DeleteOptions kubectl sends as a DELETE's
+// body are honoured (grace period, preconditions), and a body that is not
+// DeleteOptions is refused with nothing deleted.
+func TestDeleteOptionsBody(t *testing.T) {
+	e := newEnv(t, apiservertest.Options{})
+	ns := e.newNamespace(t, "delbody")
+	pods := "/api/v1/namespaces/" + ns + "/pods"
+	if r := e.do(t, "POST", pods, podJSON(ns, "p"), ""); r.code != 201 {
+		t.Fatalf("create: %s", r)
+	}
+	binding := `{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"kind":"Node","name":"node-a"}}`
+	if r := e.do(t, "POST", pods+"/p/binding", binding, ""); r.code != 201 {
+		t.Fatalf("bind: %s", r)
+	}
+	expectStatus(t, e.do(t, "DELETE", pods+"/p", `{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"not-the-uid"}}`, ""),
+		409, "Conflict", "not-the-uid")
+	expectStatus(t, e.do(t, "DELETE", pods+"/p", `{"gracePeriod":0}`, ""), 400, "BadRequest", `unknown field "gracePeriod"`)
+	expectStatus(t, e.do(t, "DELETE", pods+"/p", `{"kind":"Pod"}`, ""), 400, "BadRequest", `got kind "Pod"`)
+	if r := e.do(t, "GET", pods+"/p", nil, ""); r.code != 200 || dig(r.json(t), "metadata", "deletionTimestamp") != nil {
+		t.Fatalf("a refused delete touched the pod: %s", r)
+	}
+	// A bound pod waits for its kubelet, unless the grace period is 0.
+	if r := e.do(t, "DELETE", pods+"/p", `{"kind":"DeleteOptions","apiVersion":"v1","gracePeriodSeconds":0,"propagationPolicy":"Background"}`, ""); r.code != 200 {
+		t.Fatalf("delete with body: %s", r)
+	}
+	expectStatus(t, e.do(t, "GET", pods+"/p", nil, ""), 404, "NotFound")
+}
