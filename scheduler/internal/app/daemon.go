@@ -65,6 +65,7 @@ func runDaemon(ctx context.Context, lg *zap.Logger, cfg Config, listening func(a
 		SchedulerName: cfg.SchedulerName,
 		Binder:        newBinder(cs),
 		Recorder:      rec,
+		Conditions:    scheduler.ClientConditionWriter(cs),
 		Metrics:       scheduler.NewMetrics(reg),
 	})
 	if err != nil {

@@ -49,13 +49,28 @@ func newClient(t *testing.T, srv *apiservertest.Server) *client.Clientset {
 }
 
 // startScheduler runs a scheduler over c until the test ends (or stop).
+// condition is "status reason message" of the pod's condition of type typ.
+func (c *cluster) condition(pod, typ string) string {
+	c.t.Helper()
+	p, err := c.cs.CoreV1().Pods("default").Get(c.ctx(), pod)
+	if err != nil {
+		c.t.Fatalf("get %s: %v", pod, err)
+	}
+	for _, cond := range p.GetStatus().GetConditions() {
+		if cond.GetType() == typ {
+			return cond.GetStatus() + " " + cond.GetReason() + " " + cond.GetMessage()
+		}
+	}
+	return "no " + typ + " condition"
+}
+
 func (c *cluster) startScheduler(cs *client.Clientset, binder scheduler.Binder) (stop func()) {
 	c.t.Helper()
 	if binder == nil {
 		binder = scheduler.ClientBinder(cs)
 	}
 	rec := client.NewRecorder(cs, "default-scheduler", "test")
-	s, err := scheduler.New(zaptest.NewLogger(c.t, zaptest.Level(zap.InfoLevel)), scheduler.Config{Binder: binder, Recorder: rec})
+	s, err := scheduler.New(zaptest.NewLogger(c.t, zaptest.Level(zap.InfoLevel)), scheduler.Config{Binder: binder, Recorder: rec, Conditions: scheduler.ClientConditionWriter(cs)})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -240,6 +255,10 @@ func TestIntegrationUnschedulablePodWaitsForRoom(t *testing.T) {
 	if n := c.nodeOf("web-1"); n != "" {
 		t.Fatalf("web-1 bound to %s with no room anywhere", n)
 	}
+	c.eventually("PodScheduled=False on web-1", func() (bool, string) {
+		got := c.condition("web-1", "PodScheduled")
+		return got == "False Unschedulable 0/3 nodes are available: 2 Insufficient cpu, 1 node(s) were unschedulable.", got
+	})
 
 	// Deleting a pod makes room: web-1 goes where it was.
 	hogNode := c.nodeOf("hog-1")
@@ -251,6 +270,9 @@ func TestIntegrationUnschedulablePodWaitsForRoom(t *testing.T) {
 		got := c.nodeOf("web-1")
 		return got == hogNode, fmt.Sprintf("spec.nodeName=%q, want %q", got, hogNode)
 	})
+	if got := c.condition("web-1", "PodScheduled"); got != "True  " {
+		t.Errorf("PodScheduled of the bound web-1 = %q, want True", got)
+	}
 
 	// Adding a node makes room too.
 	c.createPod(podObj("web-2", "1500m", ""))

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
@@ -43,6 +44,67 @@ func ClientBinder(cs *client.Clientset) Binder {
 	})
 }
 
+// PodConditionWriter records on a pod why it is not scheduled: the
+// PodScheduled=False condition that `describe pod` shows.
+type PodConditionWriter interface {
+	SetPodCondition(ctx context.Context, pod *corev1.Pod, cond *corev1.PodCondition) error
+}
+
+// ClientConditionWriter writes pod conditions through a Clientset, on the
+// pod's status subresource, re-reading the pod on conflicts. A pod bound or
+// gone meanwhile is left alone.
+func ClientConditionWriter(cs *client.Clientset) PodConditionWriter {
+	return conditionWriterFunc(func(ctx context.Context, pod *corev1.Pod, cond *corev1.PodCondition) error {
+		pods := cs.CoreV1().Pods(pod.GetMetadata().GetNamespace())
+		for attempt := 0; ; attempt++ {
+			cur, err := pods.Get(ctx, pod.GetMetadata().GetName())
+			if client.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if cur.GetSpec().GetNodeName() != "" || cur.GetMetadata().GetUid() != pod.GetMetadata().GetUid() || !setCondition(cur, cond) {
+				return nil
+			}
+			_, err = pods.UpdateStatus(ctx, cur)
+			if !client.IsConflict(err) || attempt >= 3 {
+				return err
+			}
+		}
+	})
+}
+
+type conditionWriterFunc func(ctx context.Context, pod *corev1.Pod, cond *corev1.PodCondition) error
+
+func (f conditionWriterFunc) SetPodCondition(ctx context.Context, pod *corev1.Pod, cond *corev1.PodCondition) error {
+	return f(ctx, pod, cond)
+}
+
+// setCondition puts cond into pod's status, keeping lastTransitionTime
+// when the status does not change; it reports whether anything changed.
+func setCondition(pod *corev1.Pod, cond *corev1.PodCondition) bool {
+	if pod.Status == nil {
+		pod.Status = &corev1.PodStatus{}
+	}
+	for i, c := range pod.Status.Conditions {
+		if c.GetType() != cond.GetType() {
+			continue
+		}
+		if c.GetStatus() == cond.GetStatus() && c.GetReason() == cond.GetReason() && c.GetMessage() == cond.GetMessage() {
+			return false
+		}
+		next := proto.Clone(cond).(*corev1.PodCondition)
+		if c.GetStatus() == cond.GetStatus() {
+			next.LastTransitionTime = c.GetLastTransitionTime()
+		}
+		pod.Status.Conditions[i] = next
+		return true
+	}
+	pod.Status.Conditions = append(pod.Status.Conditions, proto.Clone(cond).(*corev1.PodCondition))
+	return true
+}
+
 // Config configures a Scheduler.
 type Config struct {
 	// SchedulerName is the spec.schedulerName served; empty is
@@ -54,6 +116,9 @@ type Config struct {
 	Binder Binder
 	// Recorder records events; nil records none.
 	Recorder client.Recorder
+	// Conditions writes PodScheduled=False on unschedulable pods; nil
+	// writes none.
+	Conditions PodConditionWriter
 	// Services lists the Services of a namespace, for spreading; nil is none.
 	Services func(namespace string) []*corev1.Service
 	// Metrics receives measurements; nil measures nothing.
@@ -144,6 +209,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *queue.PodInfo) {
 			s.cfg.Metrics.attempt("unschedulable", time.Since(start))
 			s.lg.Debug("pod is unschedulable", zap.String("pod", key), zap.String("reason", err.Error()))
 			s.cfg.Recorder.Event(pod, client.EventTypeWarning, "FailedScheduling", "%s", err.Error())
+			s.markUnschedulable(ctx, pod, err.Error())
 			s.Queue.AddUnschedulable(pi, cycle)
 			return
 		}
@@ -197,6 +263,29 @@ func (s *Scheduler) bind(ctx context.Context, pi *queue.PodInfo, assumed *corev1
 	s.lg.Warn("binding failed", zap.String("pod", key), zap.String("node", node), zap.Error(err))
 	s.cfg.Recorder.Event(pod, client.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
 	s.Queue.AddBackoff(pi)
+}
+
+// markUnschedulable sets the pod's PodScheduled condition to False with
+// reason Unschedulable and the filters' verdict, as kube-scheduler does,
+// unless the pod already says so.
+func (s *Scheduler) markUnschedulable(ctx context.Context, pod *corev1.Pod, msg string) {
+	if s.cfg.Conditions == nil {
+		return
+	}
+	cond := &corev1.PodCondition{Type: "PodScheduled", Status: "False", Reason: "Unschedulable", Message: msg,
+		LastTransitionTime: timestamppb.Now()}
+	if !setCondition(proto.Clone(pod).(*corev1.Pod), cond) {
+		return
+	}
+	s.binds.Add(1)
+	go func() {
+		defer s.binds.Done()
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.BindTimeout)
+		defer cancel()
+		if err := s.cfg.Conditions.SetPodCondition(cctx, pod, cond); err != nil && ctx.Err() == nil {
+			s.lg.Warn("cannot record the pod's PodScheduled condition", zap.String("pod", pod.GetMetadata().GetNamespace()+"/"+pod.GetMetadata().GetName()), zap.Error(err))
+		}
+	}()
 }
 
 // servicesFor returns the Services of pod's namespace that select it.
