@@ -72,6 +72,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.labelCommand("annotate"),
 		c.cordonCommand("cordon", true),
 		c.cordonCommand("uncordon", false),
+		c.drainCommand(),
 		c.setCommand(),
 		c.logsCommand(),
 		c.versionCommand(),
