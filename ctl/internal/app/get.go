@@ -215,6 +215,11 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 
 // printList prints objs as a kubectl List in yaml or json.
 func printList(w io.Writer, format string, objs []object) error {
+	return printListOf(w, format, "List", objs)
+}
+
+// printListOf prints objs as a list of the given kind in yaml or json.
+func printListOf(w io.Writer, format, kind string, objs []object) error {
 	items := make([]json.RawMessage, 0, len(objs))
 	for _, o := range objs {
 		b, err := protojson.Marshal(o)
@@ -223,7 +228,7 @@ func printList(w io.Writer, format string, objs []object) error {
 		}
 		items = append(items, b)
 	}
-	list := map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{"resourceVersion": ""}}
+	list := map[string]any{"apiVersion": "v1", "kind": kind, "items": items, "metadata": map[string]any{"resourceVersion": ""}}
 	b, err := json.MarshalIndent(list, "", "    ")
 	if err != nil {
 		return err
