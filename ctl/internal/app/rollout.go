@@ -142,34 +142,48 @@ func (c *cli) rolloutStatus(ctx context.Context, r *resource, name string, watch
 	if done, err := show(obj); done || err != nil {
 		return err
 	}
-	next, err := d.Watch(ctx, r, &metav1.ListOptions{Namespace: ns, FieldSelector: "metadata.name=" + name,
-		ResourceVersion: obj.GetMetadata().GetResourceVersion()})
-	if err != nil {
-		return c.rolloutTimeout(ctx, err)
-	}
+	rv := obj.GetMetadata().GetResourceVersion()
 	for {
-		ev, err := next()
-		switch {
-		case err != nil:
-			return c.rolloutTimeout(ctx, err)
-		case ev.Type == metav1.EventType_DELETED:
-			return errors.New("object has been deleted")
-		case ev.Type != metav1.EventType_ADDED && ev.Type != metav1.EventType_MODIFIED:
-			continue
+		next, err := d.Watch(ctx, r, &metav1.ListOptions{Namespace: ns, FieldSelector: "metadata.name=" + name, ResourceVersion: rv})
+		if err != nil {
+			return rolloutTimeout(ctx, err)
 		}
-		if done, err := show(ev.Object); done || err != nil {
-			return err
+		for {
+			ev, err := next()
+			if errors.Is(err, io.EOF) && !deadlinePassed(ctx) {
+				break // the server ended the watch: watch again from rv
+			}
+			switch {
+			case err != nil:
+				return rolloutTimeout(ctx, err)
+			case ev.Type == metav1.EventType_DELETED:
+				return errors.New("object has been deleted")
+			case ev.Type != metav1.EventType_ADDED && ev.Type != metav1.EventType_MODIFIED:
+				continue
+			}
+			rv = ev.Object.GetMetadata().GetResourceVersion()
+			if done, err := show(ev.Object); done || err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// rolloutTimeout turns the end of --timeout into kubectl's message.
-func (c *cli) rolloutTimeout(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+// deadlinePassed reports whether ctx's deadline is over, even if its timer
+// has not fired yet (the server may end a stream at the deadline first).
+func deadlinePassed(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
+}
+
+// rolloutTimeout turns the end of --timeout into kubectl's message; an
+// interrupted watch ends quietly.
+func rolloutTimeout(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return nil
+	case deadlinePassed(ctx):
 		return errors.New("timed out waiting for the condition")
-	}
-	if ctx.Err() != nil {
-		return nil // interrupted
 	}
 	return err
 }
