@@ -151,7 +151,7 @@ func (c *cli) runDrain(ctx context.Context, o drainOptions, args []string) error
 		return err
 	}
 	dry := o.dryRun == "client"
-	c.cordonNodes(ctx, nodes, true, dry)
+	c.cordonNodes(ctx, d, nodes, true, dry)
 
 	var fatal aggregate
 	var remaining []string
@@ -227,7 +227,7 @@ func (c *cli) selectNodes(ctx context.Context, d dynamic, names []string, select
 
 // cordonNodes sets spec.unschedulable of each node, printing kubectl's
 // lines; failures are printed and do not stop the others.
-func (c *cli) cordonNodes(ctx context.Context, nodes []string, unschedulable, dry bool) {
+func (c *cli) cordonNodes(ctx context.Context, d dynamic, nodes []string, unschedulable, dry bool) {
 	verb := "cordon"
 	if !unschedulable {
 		verb = "uncordon"
@@ -237,7 +237,7 @@ func (c *cli) cordonNodes(ctx context.Context, nodes []string, unschedulable, dr
 		var err error
 		if dry {
 			var obj object
-			if obj, err = c.mustDyn().Get(ctx, resourceMust("nodes"), "", n); err == nil {
+			if obj, err = d.Get(ctx, resourceMust("nodes"), "", n); err == nil {
 				changed = obj.(*corev1.Node).GetSpec().GetUnschedulable() != unschedulable
 			}
 		} else {
@@ -253,15 +253,6 @@ func (c *cli) cordonNodes(ctx context.Context, nodes []string, unschedulable, dr
 		}
 		fmt.Fprintf(c.out, "node/%s %s%s\n", n, res, dryRunSuffix(dry))
 	}
-}
-
-// mustDyn is dyn for callers that already connected.
-func (c *cli) mustDyn() dynamic {
-	d, err := c.dyn()
-	if err != nil {
-		panic("skiffctl: dyn before connecting: " + err.Error())
-	}
-	return d
 }
 
 // setUnschedulable updates the node, reporting whether it changed.
@@ -325,8 +316,9 @@ func (c *cli) drainNode(ctx context.Context, d dynamic, node string, o drainOpti
 }
 
 // podsForDeletion lists the pods bound to node in every namespace and runs
-// kubectl's filters over them, in kubectl's order; the first filter that
-// keeps a pod decides, otherwise the last one's verdict stands.
+// kubectl's filters over them, in kubectl's order: the first filter that
+// spares a pod decides; for a pod that must go, the last filter's verdict
+// (okay or a warning) stands.
 func (c *cli) podsForDeletion(ctx context.Context, d dynamic, node string, o drainOptions) ([]podDelete, error) {
 	objs, _, err := d.List(ctx, resourceMust("pods"), &metav1.ListOptions{
 		FieldSelector: "spec.nodeName=" + node,

@@ -175,14 +175,8 @@ func cells(r *resource, o object, wide, allNamespaces bool, now time.Time) []str
 	var c []string
 	switch x := o.(type) {
 	case *corev1.Pod:
-		ready, total, restarts := 0, len(x.GetSpec().GetContainers()), int32(0)
-		for _, cs := range x.GetStatus().GetContainerStatuses() {
-			if cs.GetReady() {
-				ready++
-			}
-			restarts += cs.GetRestartCount()
-		}
-		c = []string{m.GetName(), fmt.Sprintf("%d/%d", ready, total), podStatus(x), strconv.Itoa(int(restarts)), age}
+		row := podRow(x, now)
+		c = []string{m.GetName(), fmt.Sprintf("%d/%d", row.ready, len(x.GetSpec().GetContainers())), row.status, row.restarts, age}
 		if wide {
 			c = append(c, orNone(x.GetStatus().GetPodIp()), orNone(x.GetSpec().GetNodeName()),
 				orNone(x.GetStatus().GetNominatedNodeName()), "<none>")
@@ -282,35 +276,101 @@ func specReplicas(p *int32) int32 {
 	return *p
 }
 
-// podStatus is kubectl's STATUS column: a waiting or terminated reason of a
-// container, else Terminating, else the phase.
-func podStatus(p *corev1.Pod) string {
-	reason := p.GetStatus().GetPhase()
-	if p.GetStatus().GetReason() != "" {
-		reason = p.GetStatus().GetReason()
+// podColumns are the computed columns of a pod's row.
+type podColumns struct {
+	ready    int
+	status   string
+	restarts string
+}
+
+// podRow computes READY, STATUS and RESTARTS as kubectl's printPod: the
+// first init container not done ("Init:1/2", "Init:CrashLoopBackOff"),
+// else the last container's waiting or terminated reason, else the phase
+// (or status reason); Terminating while deleted and not finished.
+func podRow(p *corev1.Pod, now time.Time) podColumns {
+	st := p.GetStatus()
+	reason := st.GetPhase()
+	if st.GetReason() != "" {
+		reason = st.GetReason()
 	}
-	for _, cs := range p.GetStatus().GetContainerStatuses() {
-		st := cs.GetState()
+	var col podColumns
+	restarts := 0
+	var lastRestart time.Time
+	noteRestart := func(cs *corev1.ContainerStatus) {
+		restarts += int(cs.GetRestartCount())
+		if t := cs.GetLastState().GetTerminated().GetFinishedAt(); t != nil && t.AsTime().After(lastRestart) {
+			lastRestart = t.AsTime()
+		}
+	}
+	initializing := false
+	for i, cs := range st.GetInitContainerStatuses() {
+		noteRestart(cs)
+		term, wait := cs.GetState().GetTerminated(), cs.GetState().GetWaiting()
 		switch {
-		case st.GetWaiting().GetReason() != "":
-			reason = st.GetWaiting().GetReason()
-		case st.GetTerminated().GetReason() != "":
-			reason = st.GetTerminated().GetReason()
-		case st.GetTerminated() != nil:
-			if st.GetTerminated().GetSignal() != 0 {
-				reason = fmt.Sprintf("Signal:%d", st.GetTerminated().GetSignal())
-			} else {
-				reason = fmt.Sprintf("ExitCode:%d", st.GetTerminated().GetExitCode())
+		case term != nil && term.GetExitCode() == 0:
+			continue
+		case term != nil && term.GetReason() != "":
+			reason = "Init:" + term.GetReason()
+		case term != nil && term.GetSignal() != 0:
+			reason = fmt.Sprintf("Init:Signal:%d", term.GetSignal())
+		case term != nil:
+			reason = fmt.Sprintf("Init:ExitCode:%d", term.GetExitCode())
+		case wait.GetReason() != "" && wait.GetReason() != "PodInitializing":
+			reason = "Init:" + wait.GetReason()
+		default:
+			reason = fmt.Sprintf("Init:%d/%d", i, len(p.GetSpec().GetInitContainers()))
+		}
+		initializing = true
+		break
+	}
+	if !initializing {
+		restarts, lastRestart = 0, time.Time{}
+		hasRunning := false
+		statuses := st.GetContainerStatuses()
+		for i := len(statuses) - 1; i >= 0; i-- {
+			cs := statuses[i]
+			noteRestart(cs)
+			term, wait := cs.GetState().GetTerminated(), cs.GetState().GetWaiting()
+			switch {
+			case wait.GetReason() != "":
+				reason = wait.GetReason()
+			case term.GetReason() != "":
+				reason = term.GetReason()
+			case term != nil && term.GetSignal() != 0:
+				reason = fmt.Sprintf("Signal:%d", term.GetSignal())
+			case term != nil:
+				reason = fmt.Sprintf("ExitCode:%d", term.GetExitCode())
+			case cs.GetReady() && cs.GetState().GetRunning() != nil:
+				hasRunning = true
+				col.ready++
+			}
+		}
+		if reason == "Completed" && hasRunning {
+			reason = "NotReady"
+			for _, c := range st.GetConditions() {
+				if c.GetType() == "Ready" && c.GetStatus() == "True" {
+					reason = "Running"
+				}
 			}
 		}
 	}
 	if p.GetMetadata().GetDeletionTimestamp() != nil {
-		reason = "Terminating"
+		switch {
+		case st.GetReason() == "NodeLost":
+			reason = "Unknown"
+		case st.GetPhase() != "Succeeded" && st.GetPhase() != "Failed":
+			reason = "Terminating"
+		}
 	}
 	if reason == "" {
 		reason = "Pending"
 	}
-	return reason
+	col.status = reason
+	col.restarts = strconv.Itoa(restarts)
+	if restarts != 0 && !lastRestart.IsZero() {
+		col.restarts = fmt.Sprintf("%d (%s ago)", restarts, humanDuration(now.Sub(lastRestart)))
+	}
+	return col
 }
 
 func nodeStatus(n *corev1.Node) string {

@@ -410,7 +410,7 @@ func (c *cli) cordonCommand(verb string, unschedulable bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c.cordonNodes(cmd.Context(), nodes, unschedulable, dryRun == "client")
+			c.cordonNodes(cmd.Context(), d, nodes, unschedulable, dryRun == "client")
 			return nil
 		},
 	}
