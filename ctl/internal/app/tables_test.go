@@ -302,3 +302,29 @@ b     0/1   Running   0     AGE
 		t.Errorf("get --watch printed\n%s\nwant\n%s", normAge(got), want)
 	}
 }
+
+func TestDescribeKinds(t *testing.T) {
+	e := tablesEnv(t)
+	tests := []struct {
+		args  []string
+		lines []string
+	}{
+		{[]string{"describe", "node", "n2"}, []string{"Name:               n2\n", "Roles:              <none>\n", "Unschedulable:      true\n",
+			"  Ready   False   <unset>            <unset>", "  InternalIP:  10.0.0.2\n", "Events:                       <none>\n"}},
+		{[]string{"describe", "svc", "web"}, []string{"Type:                     NodePort\n", "IP:                       10.96.100.11\n",
+			"External IPs:             192.0.2.10\n", "Port:                     http  80/TCP\n", "NodePort:                 https  30443/TCP\n",
+			"Endpoints:                10.244.1.5:8080,10.244.2.7:8080\n", "External Traffic Policy:  Cluster\n"}},
+		{[]string{"describe", "rs/web-7c9d4e"}, []string{"Selector:     app=web\n", "Replicas:     3 current / 3 desired\n",
+			"Pods Status:  0 Running / 0 Waiting / 0 Succeeded / 0 Failed\n", "    Image:         web:1.0\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out := e.must(tt.args...)
+			for _, l := range tt.lines {
+				if !strings.Contains(out, l) {
+					t.Errorf("lacks %q:\n%s", l, out)
+				}
+			}
+		})
+	}
+}
