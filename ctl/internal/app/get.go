@@ -64,6 +64,8 @@ type getOptions struct {
 	watchOnly     bool
 	noHeaders     bool
 	showLabels    bool
+	watchEvents   bool
+	eventColumn   string // the watch event of the rows printed, for --output-watch-events
 }
 
 func (c *cli) getCommand() *cobra.Command {
@@ -89,6 +91,7 @@ func (c *cli) getCommand() *cobra.Command {
 	f.BoolVar(&o.watchOnly, "watch-only", false, "watch for changes without listing first")
 	f.BoolVar(&o.noHeaders, "no-headers", false, "do not print table headers")
 	f.BoolVar(&o.showLabels, "show-labels", false, "add a LABELS column")
+	f.BoolVar(&o.watchEvents, "output-watch-events", false, "with --watch, add an EVENT column: ADDED, MODIFIED or DELETED")
 	return cmd
 }
 
@@ -191,6 +194,9 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 		if o.showLabels {
 			h = append(h, "LABELS")
 		}
+		if o.eventColumn != "" {
+			h = append([]string{"EVENT"}, h...)
+		}
 		t.row(h...)
 	}
 	now := c.now()
@@ -208,6 +214,9 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 		if o.showLabels {
 			row = append(row, selectorString(obj.GetMetadata().GetLabels()))
 		}
+		if o.eventColumn != "" {
+			row = append([]string{o.eventColumn}, row...)
+		}
 		t.row(row...)
 	}
 	t.flush()
@@ -215,6 +224,11 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 
 // printList prints objs as a kubectl List in yaml or json.
 func printList(w io.Writer, format string, objs []object) error {
+	return printListOf(w, format, "List", objs)
+}
+
+// printListOf prints objs as a list of the given kind in yaml or json.
+func printListOf(w io.Writer, format, kind string, objs []object) error {
 	items := make([]json.RawMessage, 0, len(objs))
 	for _, o := range objs {
 		b, err := protojson.Marshal(o)
@@ -223,7 +237,7 @@ func printList(w io.Writer, format string, objs []object) error {
 		}
 		items = append(items, b)
 	}
-	list := map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{"resourceVersion": ""}}
+	list := map[string]any{"apiVersion": "v1", "kind": kind, "items": items, "metadata": map[string]any{"resourceVersion": ""}}
 	b, err := json.MarshalIndent(list, "", "    ")
 	if err != nil {
 		return err
@@ -261,7 +275,7 @@ func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOp
 		}
 		opts.ResourceVersion = rv
 		if len(objs) > 0 {
-			if err := c.printWatched(t.r, objs, o, header); err != nil {
+			if err := c.printWatched(t.r, metav1.EventType_ADDED, objs, o, header); err != nil {
 				return err
 			}
 			header = false
@@ -282,14 +296,16 @@ func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOp
 		if ev.Object == nil || ev.Type == metav1.EventType_BOOKMARK {
 			continue
 		}
-		if err := c.printWatched(t.r, []object{ev.Object}, o, header); err != nil {
+		if err := c.printWatched(t.r, ev.Type, []object{ev.Object}, o, header); err != nil {
 			return err
 		}
 		header = false
 	}
 }
 
-func (c *cli) printWatched(r *resource, objs []object, o getOptions, header bool) error {
+// printWatched prints objects a watch saw, as table rows under the header
+// printed once, or as documents.
+func (c *cli) printWatched(r *resource, typ metav1.EventType, objs []object, o getOptions, header bool) error {
 	switch o.output {
 	case "yaml", "json", "name":
 		for _, obj := range objs {
@@ -303,6 +319,9 @@ func (c *cli) printWatched(r *resource, objs []object, o getOptions, header bool
 		return nil
 	}
 	o.noHeaders = !header
+	if o.watchEvents {
+		o.eventColumn = typ.String()
+	}
 	c.printTable(c.out, r, objs, o, false)
 	return nil
 }

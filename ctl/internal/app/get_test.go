@@ -18,7 +18,7 @@ func TestGetTables(t *testing.T) {
 	}{
 		{[]string{"get", "pods"}, "NAME   READY   STATUS    RESTARTS   AGE\na      0/1     Pending   0          AGE\nb      0/1     Pending   0          AGE\n"},
 		{[]string{"get", "po", "-l", "app=x"}, "NAME   READY   STATUS    RESTARTS   AGE\na      0/1     Pending   0          AGE\n"},
-		{[]string{"get", "po", "-o", "wide", "--field-selector", "metadata.name=b"}, "NAME   READY   STATUS    RESTARTS   AGE   IP       NODE\nb      0/1     Pending   0          AGE   <none>   <none>\n"},
+		{[]string{"get", "po", "-o", "wide", "--field-selector", "metadata.name=b"}, "NAME   READY   STATUS    RESTARTS   AGE   IP       NODE     NOMINATED NODE   READINESS GATES\nb      0/1     Pending   0          AGE   <none>   <none>   <none>           <none>\n"},
 		{[]string{"get", "deploy"}, "NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    0/2     0            0           AGE\n"},
 		{[]string{"get", "cm", "cfg"}, "NAME   DATA   AGE\ncfg    2      AGE\n"},
 		{[]string{"get", "cm", "-A"}, "NAMESPACE   NAME   DATA   AGE\ndefault     cfg    2      AGE\n"},

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"skiff.dev/apiserver/apiservertest"
+	"skiff.dev/proto/client"
 )
 
 // env is a real apiserver and a skiffctl pointed at it.
@@ -31,6 +33,25 @@ func newEnv(t *testing.T) *env {
 	t.Setenv("SKIFF_CONFIG", "")
 	srv := apiservertest.Start(t, apiservertest.Options{})
 	return &env{t: t, srv: srv, dir: t.TempDir(), base: []string{"--server", "http://" + srv.Address}}
+}
+
+// client is a Clientset on the test's apiserver, to set up objects and to
+// play the controllers and kubelets skiffctl's commands rely on.
+func (e *env) client() *client.Clientset {
+	e.t.Helper()
+	cs, err := client.New(client.Options{Server: []string{e.srv.URL}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// ctx is a context that ends with the test.
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	e.t.Cleanup(cancel)
+	return ctx
 }
 
 // run runs skiffctl and returns stdout, stderr and the exit code.
@@ -135,3 +156,83 @@ spec:
   - name: c
     image: busybox
 `
+
+// running is skiffctl running in the background, for commands that watch
+// or wait.
+type running struct {
+	t           *testing.T
+	mu          sync.Mutex
+	out, errOut strings.Builder
+	cancel      context.CancelFunc
+	done        chan int
+	code        int
+}
+
+// start runs skiffctl in the background; the test's cleanup stops it.
+func (e *env) start(args ...string) *running {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	r := &running{t: e.t, cancel: cancel, done: make(chan int, 1)}
+	go func() {
+		r.done <- Run(ctx, append(append([]string{}, e.base...), args...), strings.NewReader(""),
+			lockedWriter{&r.mu, &r.out}, lockedWriter{&r.mu, &r.errOut})
+	}()
+	e.t.Cleanup(func() { r.stop() })
+	return r
+}
+
+// output returns what the command printed so far on stdout and stderr.
+func (r *running) output() (string, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.out.String(), r.errOut.String()
+}
+
+// waitFor waits until stdout contains s and returns stdout.
+func (r *running) waitFor(s string) string {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, errOut := r.output()
+		if strings.Contains(out, s) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("skiffctl did not print %q\nstdout: %s\nstderr: %s", s, out, errOut)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exited reports whether the command has ended.
+func (r *running) exited() bool {
+	select {
+	case code := <-r.done:
+		r.done <- code
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the command to end on its own and returns its exit code.
+func (r *running) wait() int {
+	r.t.Helper()
+	select {
+	case code := <-r.done:
+		r.done <- code
+		return code
+	case <-time.After(60 * time.Second):
+		out, errOut := r.output()
+		r.t.Fatalf("skiffctl did not exit\nstdout: %s\nstderr: %s", out, errOut)
+		return -1
+	}
+}
+
+// stop cancels the command (as Ctrl-C does) and returns its exit code.
+func (r *running) stop() int {
+	r.cancel()
+	code := <-r.done
+	r.done <- code
+	return code
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
 	corev1 "skiff.dev/proto/core/v1"
+	"skiff.dev/proto/labels"
 )
 
 // toJSON is the object's JSON as the REST API serves it: protojson with
@@ -110,7 +112,7 @@ func columns(r *resource, wide, allNamespaces bool) []string {
 	case "Pod":
 		h = []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
 		if wide {
-			h = append(h, "IP", "NODE")
+			h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
 		}
 	case "Deployment":
 		h = []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
@@ -119,12 +121,18 @@ func columns(r *resource, wide, allNamespaces bool) []string {
 		}
 	case "ReplicaSet":
 		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "AGE"}
+		if wide {
+			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
+		}
 	case "DaemonSet":
-		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
+		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"}
+		if wide {
+			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
+		}
 	case "Node":
 		h = []string{"NAME", "STATUS", "ROLES", "AGE", "VERSION"}
 		if wide {
-			h = append(h, "INTERNAL-IP")
+			h = append(h, "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME")
 		}
 	case "Service":
 		h = []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}
@@ -135,6 +143,9 @@ func columns(r *resource, wide, allNamespaces bool) []string {
 		h = []string{"NAME", "ENDPOINTS", "AGE"}
 	case "Event":
 		h = []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}
+		if wide {
+			h = []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"}
+		}
 	case "ConfigMap":
 		h = []string{"NAME", "DATA", "AGE"}
 	case "Secret":
@@ -142,7 +153,10 @@ func columns(r *resource, wide, allNamespaces bool) []string {
 	case "Namespace":
 		h = []string{"NAME", "STATUS", "AGE"}
 	case "Job":
-		h = []string{"NAME", "STATUS", "COMPLETIONS", "AGE"}
+		h = []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
+		if wide {
+			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
+		}
 	case "Lease":
 		h = []string{"NAME", "HOLDER", "AGE"}
 	default:
@@ -161,16 +175,11 @@ func cells(r *resource, o object, wide, allNamespaces bool, now time.Time) []str
 	var c []string
 	switch x := o.(type) {
 	case *corev1.Pod:
-		ready, total, restarts := 0, len(x.GetSpec().GetContainers()), int32(0)
-		for _, cs := range x.GetStatus().GetContainerStatuses() {
-			if cs.GetReady() {
-				ready++
-			}
-			restarts += cs.GetRestartCount()
-		}
-		c = []string{m.GetName(), fmt.Sprintf("%d/%d", ready, total), podStatus(x), strconv.Itoa(int(restarts)), age}
+		row := podRow(x, now)
+		c = []string{m.GetName(), fmt.Sprintf("%d/%d", row.ready, len(x.GetSpec().GetContainers())), row.status, row.restarts, age}
 		if wide {
-			c = append(c, orNone(x.GetStatus().GetPodIp()), orNone(x.GetSpec().GetNodeName()))
+			c = append(c, orNone(x.GetStatus().GetPodIp()), orNone(x.GetSpec().GetNodeName()),
+				orNone(x.GetStatus().GetNominatedNodeName()), "<none>")
 		}
 	case *appsv1.Deployment:
 		s := x.GetStatus()
@@ -184,20 +193,25 @@ func cells(r *resource, o object, wide, allNamespaces bool, now time.Time) []str
 		s := x.GetStatus()
 		c = []string{m.GetName(), strconv.Itoa(int(specReplicas(x.GetSpec().Replicas))), strconv.Itoa(int(s.GetReplicas())),
 			strconv.Itoa(int(s.GetReadyReplicas())), age}
+		if wide {
+			names, images := containerColumns(x.GetSpec().GetTemplate().GetSpec())
+			c = append(c, names, images, orNone(labels.FormatLabelSelector(x.GetSpec().GetSelector())))
+		}
 	case *appsv1.DaemonSet:
 		s := x.GetStatus()
 		c = []string{m.GetName(), itoa(s.GetDesiredNumberScheduled()), itoa(s.GetCurrentNumberScheduled()), itoa(s.GetNumberReady()),
-			itoa(s.GetUpdatedNumberScheduled()), itoa(s.GetNumberAvailable()), age}
-	case *corev1.Node:
-		c = []string{m.GetName(), nodeStatus(x), nodeRoles(x), age, orNone(x.GetStatus().GetNodeInfo().GetKubeletVersion())}
+			itoa(s.GetUpdatedNumberScheduled()), itoa(s.GetNumberAvailable()),
+			selectorString(x.GetSpec().GetTemplate().GetSpec().GetNodeSelector()), age}
 		if wide {
-			ip := "<none>"
-			for _, a := range x.GetStatus().GetAddresses() {
-				if a.GetType() == "InternalIP" {
-					ip = a.GetAddress()
-				}
-			}
-			c = append(c, ip)
+			names, images := containerColumns(x.GetSpec().GetTemplate().GetSpec())
+			c = append(c, names, images, orNone(labels.FormatLabelSelector(x.GetSpec().GetSelector())))
+		}
+	case *corev1.Node:
+		info := x.GetStatus().GetNodeInfo()
+		c = []string{m.GetName(), nodeStatus(x), nodeRoles(x), age, info.GetKubeletVersion()}
+		if wide {
+			c = append(c, nodeAddress(x, "InternalIP"), nodeAddress(x, "ExternalIP"), orUnknown(info.GetOsImage()),
+				orUnknown(info.GetKernelVersion()), orUnknown(info.GetContainerRuntimeVersion()))
 		}
 	case *corev1.Service:
 		s := x.GetSpec()
@@ -214,35 +228,9 @@ func cells(r *resource, o object, wide, allNamespaces bool, now time.Time) []str
 			c = append(c, selectorString(s.GetSelector()))
 		}
 	case *corev1.Endpoints:
-		var eps []string
-		for _, ss := range x.GetSubsets() {
-			for _, a := range ss.GetAddresses() {
-				if len(ss.GetPorts()) == 0 {
-					eps = append(eps, a.GetIp())
-				}
-				for _, p := range ss.GetPorts() {
-					eps = append(eps, fmt.Sprintf("%s:%d", a.GetIp(), p.GetPort()))
-				}
-			}
-		}
-		s := "<none>"
-		if len(eps) > 3 {
-			s = strings.Join(eps[:3], ",") + fmt.Sprintf(" + %d more...", len(eps)-3)
-		} else if len(eps) > 0 {
-			s = strings.Join(eps, ",")
-		}
-		c = []string{m.GetName(), s, age}
+		c = []string{m.GetName(), formatEndpoints(x, nil), age}
 	case *corev1.Event:
-		last := x.GetLastTimestamp()
-		if last == nil {
-			last = x.GetEventTime()
-		}
-		if last == nil {
-			last = m.GetCreationTimestamp()
-		}
-		io := x.GetInvolvedObject()
-		c = []string{translateAge(last, now), x.GetType(), x.GetReason(),
-			strings.ToLower(io.GetKind()) + "/" + io.GetName(), x.GetMessage()}
+		c = eventCells(x, wide, now)
 	case *corev1.ConfigMap:
 		c = []string{m.GetName(), strconv.Itoa(len(x.GetData()) + len(x.GetBinaryData())), age}
 	case *corev1.Secret:
@@ -254,7 +242,11 @@ func cells(r *resource, o object, wide, allNamespaces bool, now time.Time) []str
 		}
 		c = []string{m.GetName(), phase, age}
 	case *batchv1.Job:
-		c = []string{m.GetName(), jobStatus(x), fmt.Sprintf("%d/%d", x.GetStatus().GetSucceeded(), specReplicas(x.GetSpec().Completions)), age}
+		c = []string{m.GetName(), jobStatus(x), jobCompletions(x), jobDuration(x, now), age}
+		if wide {
+			names, images := containerColumns(x.GetSpec().GetTemplate().GetSpec())
+			c = append(c, names, images, orNone(labels.FormatLabelSelector(x.GetSpec().GetSelector())))
+		}
 	default:
 		c = []string{m.GetName(), age}
 		if r.Kind == "Lease" {
@@ -284,35 +276,101 @@ func specReplicas(p *int32) int32 {
 	return *p
 }
 
-// podStatus is kubectl's STATUS column: a waiting or terminated reason of a
-// container, else Terminating, else the phase.
-func podStatus(p *corev1.Pod) string {
-	reason := p.GetStatus().GetPhase()
-	if p.GetStatus().GetReason() != "" {
-		reason = p.GetStatus().GetReason()
+// podColumns are the computed columns of a pod's row.
+type podColumns struct {
+	ready    int
+	status   string
+	restarts string
+}
+
+// podRow computes READY, STATUS and RESTARTS as kubectl's printPod: the
+// first init container not done ("Init:1/2", "Init:CrashLoopBackOff"),
+// else the last container's waiting or terminated reason, else the phase
+// (or status reason); Terminating while deleted and not finished.
+func podRow(p *corev1.Pod, now time.Time) podColumns {
+	st := p.GetStatus()
+	reason := st.GetPhase()
+	if st.GetReason() != "" {
+		reason = st.GetReason()
 	}
-	for _, cs := range p.GetStatus().GetContainerStatuses() {
-		st := cs.GetState()
+	var col podColumns
+	restarts := 0
+	var lastRestart time.Time
+	noteRestart := func(cs *corev1.ContainerStatus) {
+		restarts += int(cs.GetRestartCount())
+		if t := cs.GetLastState().GetTerminated().GetFinishedAt(); t != nil && t.AsTime().After(lastRestart) {
+			lastRestart = t.AsTime()
+		}
+	}
+	initializing := false
+	for i, cs := range st.GetInitContainerStatuses() {
+		noteRestart(cs)
+		term, wait := cs.GetState().GetTerminated(), cs.GetState().GetWaiting()
 		switch {
-		case st.GetWaiting().GetReason() != "":
-			reason = st.GetWaiting().GetReason()
-		case st.GetTerminated().GetReason() != "":
-			reason = st.GetTerminated().GetReason()
-		case st.GetTerminated() != nil:
-			if st.GetTerminated().GetSignal() != 0 {
-				reason = fmt.Sprintf("Signal:%d", st.GetTerminated().GetSignal())
-			} else {
-				reason = fmt.Sprintf("ExitCode:%d", st.GetTerminated().GetExitCode())
+		case term != nil && term.GetExitCode() == 0:
+			continue
+		case term != nil && term.GetReason() != "":
+			reason = "Init:" + term.GetReason()
+		case term != nil && term.GetSignal() != 0:
+			reason = fmt.Sprintf("Init:Signal:%d", term.GetSignal())
+		case term != nil:
+			reason = fmt.Sprintf("Init:ExitCode:%d", term.GetExitCode())
+		case wait.GetReason() != "" && wait.GetReason() != "PodInitializing":
+			reason = "Init:" + wait.GetReason()
+		default:
+			reason = fmt.Sprintf("Init:%d/%d", i, len(p.GetSpec().GetInitContainers()))
+		}
+		initializing = true
+		break
+	}
+	if !initializing {
+		restarts, lastRestart = 0, time.Time{}
+		hasRunning := false
+		statuses := st.GetContainerStatuses()
+		for i := len(statuses) - 1; i >= 0; i-- {
+			cs := statuses[i]
+			noteRestart(cs)
+			term, wait := cs.GetState().GetTerminated(), cs.GetState().GetWaiting()
+			switch {
+			case wait.GetReason() != "":
+				reason = wait.GetReason()
+			case term.GetReason() != "":
+				reason = term.GetReason()
+			case term != nil && term.GetSignal() != 0:
+				reason = fmt.Sprintf("Signal:%d", term.GetSignal())
+			case term != nil:
+				reason = fmt.Sprintf("ExitCode:%d", term.GetExitCode())
+			case cs.GetReady() && cs.GetState().GetRunning() != nil:
+				hasRunning = true
+				col.ready++
+			}
+		}
+		if reason == "Completed" && hasRunning {
+			reason = "NotReady"
+			for _, c := range st.GetConditions() {
+				if c.GetType() == "Ready" && c.GetStatus() == "True" {
+					reason = "Running"
+				}
 			}
 		}
 	}
 	if p.GetMetadata().GetDeletionTimestamp() != nil {
-		reason = "Terminating"
+		switch {
+		case st.GetReason() == "NodeLost":
+			reason = "Unknown"
+		case st.GetPhase() != "Succeeded" && st.GetPhase() != "Failed":
+			reason = "Terminating"
+		}
 	}
 	if reason == "" {
 		reason = "Pending"
 	}
-	return reason
+	col.status = reason
+	col.restarts = strconv.Itoa(restarts)
+	if restarts != 0 && !lastRestart.IsZero() {
+		col.restarts = fmt.Sprintf("%d (%s ago)", restarts, humanDuration(now.Sub(lastRestart)))
+	}
+	return col
 }
 
 func nodeStatus(n *corev1.Node) string {
@@ -368,13 +426,115 @@ func servicePorts(ports []*corev1.ServicePort) string {
 	return strings.Join(out, ",")
 }
 
+// jobStatus is kubectl's STATUS of a job: the first condition that holds
+// of Complete, Failed, (Terminating), Suspended, FailureTarget,
+// SuccessCriteriaMet; else Running.
 func jobStatus(j *batchv1.Job) string {
-	for _, c := range j.GetStatus().GetConditions() {
-		if c.GetStatus() == "True" && (c.GetType() == "Complete" || c.GetType() == "Failed") {
-			return c.GetType()
+	has := func(t string) bool {
+		for _, c := range j.GetStatus().GetConditions() {
+			if c.GetType() == t && c.GetStatus() == "True" {
+				return true
+			}
 		}
+		return false
+	}
+	switch {
+	case has("Complete"):
+		return "Complete"
+	case has("Failed"):
+		return "Failed"
+	case j.GetMetadata().GetDeletionTimestamp() != nil:
+		return "Terminating"
+	case has("Suspended"):
+		return "Suspended"
+	case has("FailureTarget"):
+		return "FailureTarget"
+	case has("SuccessCriteriaMet"):
+		return "SuccessCriteriaMet"
 	}
 	return "Running"
+}
+
+// jobCompletions is kubectl's COMPLETIONS: succeeded/completions, or
+// "0/1 of 3" for a work queue job with parallelism 3.
+func jobCompletions(j *batchv1.Job) string {
+	succeeded := j.GetStatus().GetSucceeded()
+	if j.GetSpec().Completions != nil {
+		return fmt.Sprintf("%d/%d", succeeded, j.GetSpec().GetCompletions())
+	}
+	if p := j.GetSpec().GetParallelism(); p > 1 {
+		return fmt.Sprintf("%d/1 of %d", succeeded, p)
+	}
+	return fmt.Sprintf("%d/1", succeeded)
+}
+
+// jobDuration is how long the job ran: until now, or until it completed.
+func jobDuration(j *batchv1.Job, now time.Time) string {
+	st := j.GetStatus()
+	switch {
+	case st.GetStartTime() == nil:
+		return ""
+	case st.GetCompletionTime() == nil:
+		return humanDuration(now.Sub(st.GetStartTime().AsTime()))
+	}
+	return humanDuration(st.GetCompletionTime().AsTime().Sub(st.GetStartTime().AsTime()))
+}
+
+// formatEndpoints is kubectl's ENDPOINTS: ip:port for each port (all
+// ports, or the one named port) and address, at most three and "+ N more...".
+func formatEndpoints(ep *corev1.Endpoints, port *string) string {
+	if len(ep.GetSubsets()) == 0 {
+		return "<none>"
+	}
+	const max = 3
+	var list []string
+	count, more := 0, false
+	add := func(s string) {
+		if len(list) == max {
+			more = true
+			return
+		}
+		list = append(list, s)
+	}
+	for _, ss := range ep.GetSubsets() {
+		if len(ss.GetPorts()) == 0 {
+			count += len(ss.GetAddresses())
+			for _, a := range ss.GetAddresses() {
+				add(a.GetIp())
+			}
+			continue
+		}
+		for _, p := range ss.GetPorts() {
+			if port != nil && p.GetName() != *port {
+				continue
+			}
+			count += len(ss.GetAddresses())
+			for _, a := range ss.GetAddresses() {
+				add(net.JoinHostPort(a.GetIp(), strconv.Itoa(int(p.GetPort()))))
+			}
+		}
+	}
+	s := strings.Join(list, ",")
+	if more {
+		return fmt.Sprintf("%s + %d more...", s, count-max)
+	}
+	return s
+}
+
+func nodeAddress(n *corev1.Node, typ string) string {
+	for _, a := range n.GetStatus().GetAddresses() {
+		if a.GetType() == typ {
+			return a.GetAddress()
+		}
+	}
+	return "<none>"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "<unknown>"
+	}
+	return s
 }
 
 func leaseHolder(o object) string {

@@ -72,6 +72,8 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.labelCommand("annotate"),
 		c.cordonCommand("cordon", true),
 		c.cordonCommand("uncordon", false),
+		c.drainCommand(),
+		c.eventsCommand(),
 		c.setCommand(),
 		c.logsCommand(),
 		c.versionCommand(),
@@ -145,6 +147,9 @@ var reasons = map[codes.Code]string{
 func (c *cli) formatError(err error) string {
 	var se interface{ GRPCStatus() *status.Status }
 	if !errors.As(err, &se) {
+		if msg := err.Error(); strings.HasPrefix(msg, "error: ") {
+			return msg
+		}
 		return "error: " + err.Error()
 	}
 	st := se.GRPCStatus()

@@ -388,33 +388,36 @@ func applyKV(m *map[string]string, changes []string, overwrite bool, what string
 }
 
 func (c *cli) cordonCommand(verb string, unschedulable bool) *cobra.Command {
-	return &cobra.Command{
+	var selector, dryRun string
+	cmd := &cobra.Command{
 		Use:   verb + " NODE",
-		Short: map[bool]string{true: "Mark a node as unschedulable", false: "Mark a node as schedulable"}[unschedulable],
-		Args:  cobra.ExactArgs(1),
+		Short: map[bool]string{true: "Mark node as unschedulable", false: "Mark node as schedulable"}[unschedulable],
 		RunE: func(cmd *cobra.Command, args []string) error {
-			changed, err := c.mutate(cmd.Context(), resourceMust("nodes"), "", args[0], func(o object) (bool, error) {
-				n := o.(*corev1.Node)
-				if n.GetSpec().GetUnschedulable() == unschedulable {
-					return false, nil
-				}
-				if n.Spec == nil {
-					n.Spec = &corev1.NodeSpec{}
-				}
-				n.Spec.Unschedulable = unschedulable
-				return true, nil
-			})
+			switch {
+			case len(args) == 0 && selector == "":
+				return fmt.Errorf("USAGE: %s NODE [flags]: name the node to %s", verb, verb)
+			case len(args) > 0 && selector != "":
+				return errors.New("cannot specify both a node name and a --selector option")
+			}
+			if dryRun != "none" && dryRun != "client" {
+				return fmt.Errorf(`Invalid dry-run value (%s). Must be "none" or "client".`, dryRun)
+			}
+			d, err := c.dyn()
 			if err != nil {
 				return err
 			}
-			res := verb + "ed"
-			if !changed {
-				res = "already " + res
+			nodes, err := c.selectNodes(cmd.Context(), d, args, selector)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(c.out, "node/%s %s\n", args[0], res)
+			c.cordonNodes(cmd.Context(), d, nodes, unschedulable, dryRun == "client")
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&selector, "selector", "l", "", "Selector (label query) to filter on")
+	cmd.Flags().StringVar(&dryRun, "dry-run", "none", `Must be "none" or "client". If client strategy, only print what would be done.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	return cmd
 }
 
 func (c *cli) setCommand() *cobra.Command {

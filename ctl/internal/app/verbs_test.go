@@ -179,7 +179,7 @@ func TestGetWatch(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	var out strings.Builder
-	w := &lockedWriter{mu: &mu, w: &out}
+	w := lockedWriter{mu: &mu, w: &out}
 	done := make(chan int)
 	go func() {
 		done <- Run(ctx, append(append([]string{}, e.base...), "get", "cm", "-w"), strings.NewReader(""), w, w)
@@ -209,7 +209,7 @@ type lockedWriter struct {
 	w  *strings.Builder
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)

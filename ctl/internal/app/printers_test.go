@@ -1,0 +1,81 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	corev1 "skiff.dev/proto/core/v1"
+	metav1 "skiff.dev/proto/meta/v1"
+)
+
+func TestPodRow(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	running := &corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	waiting := func(reason string) *corev1.ContainerState {
+		return &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}
+	}
+	terminated := func(reason string, code, signal int32) *corev1.ContainerState {
+		return &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: reason, ExitCode: code, Signal: signal}}
+	}
+	pod := func(phase string, init []*corev1.ContainerStatus, ctrs ...*corev1.ContainerStatus) *corev1.Pod {
+		p := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p"},
+			Spec:   &corev1.PodSpec{InitContainers: []*corev1.Container{{Name: "i1"}, {Name: "i2"}}, Containers: []*corev1.Container{{Name: "c"}}},
+			Status: &corev1.PodStatus{Phase: phase, InitContainerStatuses: init, ContainerStatuses: ctrs}}
+		return p
+	}
+	initDone := []*corev1.ContainerStatus{{State: terminated("Completed", 0, 0)}, {State: terminated("Completed", 0, 0)}}
+	deleted := func(p *corev1.Pod) *corev1.Pod { p.Metadata.DeletionTimestamp = timestamppb.New(now); return p }
+	crashing := &corev1.ContainerStatus{State: waiting("CrashLoopBackOff"), RestartCount: 5,
+		LastState: &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, FinishedAt: timestamppb.New(now.Add(-2 * time.Minute))}}}
+	notReady := pod("Running", initDone, &corev1.ContainerStatus{State: terminated("Completed", 0, 0)}, &corev1.ContainerStatus{State: running, Ready: true})
+	notReady.Spec.Containers = append(notReady.Spec.Containers, &corev1.Container{Name: "d"})
+
+	tests := []struct {
+		name     string
+		pod      *corev1.Pod
+		ready    int
+		status   string
+		restarts string
+	}{
+		{"new pod", &corev1.Pod{Status: &corev1.PodStatus{}}, 0, "Pending", "0"},
+		{"running", pod("Running", initDone, &corev1.ContainerStatus{State: running, Ready: true}), 1, "Running", "0"},
+		{"running not ready", pod("Running", initDone, &corev1.ContainerStatus{State: running}), 0, "Running", "0"},
+		{"crash loop", pod("Running", initDone, crashing), 0, "CrashLoopBackOff", "5 (2m ago)"},
+		{"first init container running", pod("Pending", []*corev1.ContainerStatus{{State: running}, {State: waiting("PodInitializing")}}), 0, "Init:0/2", "0"},
+		{"second init container waiting", pod("Pending", []*corev1.ContainerStatus{{State: terminated("Completed", 0, 0)}, {State: waiting("ErrImagePull"), RestartCount: 1}}), 0, "Init:ErrImagePull", "1"},
+		{"init container failed", pod("Pending", []*corev1.ContainerStatus{{State: terminated("", 2, 0)}}), 0, "Init:ExitCode:2", "0"},
+		{"killed", pod("Failed", initDone, &corev1.ContainerStatus{State: terminated("", 137, 9)}), 0, "Signal:9", "0"},
+		{"exited", pod("Failed", initDone, &corev1.ContainerStatus{State: terminated("", 3, 0)}), 0, "ExitCode:3", "0"},
+		{"one container done, one running", notReady, 1, "NotReady", "0"},
+		{"evicted", &corev1.Pod{Status: &corev1.PodStatus{Phase: "Failed", Reason: "Evicted"}}, 0, "Evicted", "0"},
+		{"terminating", deleted(pod("Running", initDone, &corev1.ContainerStatus{State: running, Ready: true})), 1, "Terminating", "0"},
+		{"deleted after it finished", deleted(pod("Succeeded", initDone, &corev1.ContainerStatus{State: terminated("Completed", 0, 0)})), 0, "Completed", "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := podRow(tt.pod, now)
+			if got.ready != tt.ready || got.status != tt.status || got.restarts != tt.restarts {
+				t.Errorf("podRow = %d %q %q, want %d %q %q", got.ready, got.status, got.restarts, tt.ready, tt.status, tt.restarts)
+			}
+		})
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-5 * time.Second, "<invalid>"}, {0, "0s"}, {119 * time.Second, "119s"}, {2 * time.Minute, "2m"},
+		{9*time.Minute + 5*time.Second, "9m5s"}, {3*time.Hour - time.Second, "179m"}, {3 * time.Hour, "3h"},
+		{7*time.Hour + 30*time.Minute, "7h30m"}, {47 * time.Hour, "47h"}, {3*day + 5*time.Hour, "3d5h"},
+		{100 * day, "100d"}, {800 * day, "2y70d"}, {9 * 365 * day, "9y"},
+	}
+	for _, tt := range tests {
+		if got := humanDuration(tt.d); got != tt.want {
+			t.Errorf("humanDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
