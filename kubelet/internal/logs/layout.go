@@ -13,9 +13,16 @@
 // the file with the highest restart count; the previous container's is the
 // one before it.
 //
-// Files rotated in place (0.log renamed to 0.log.<time> and a new 0.log
-// opened) are followed across the rotation, but a read starts in the
-// current file only, as Kubernetes' does.
+// Following a log: files rotated in place (0.log renamed to 0.log.<time>
+// and a new 0.log opened) are followed across the rotation, but a read
+// starts in the current file only, as Kubernetes' does. There is no
+// container runtime to ask whether the container still runs, so a followed
+// log ends when a file of a later run appears (the container restarted, as
+// kubectl logs -f ends when its container exits), or when the reader's
+// context ends; it never moves on to the new run's file.
+//
+// Lines that are not CRI records are skipped; with Timestamps, a line joined
+// from partial records carries the time of its first record.
 package logs
 
 import (
