@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
-MODULES := proto apiserver ctl e2e scheduler
+MODULES := proto apiserver ctl e2e kubelet scheduler
 COMPONENTS := apiserver ctl scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on

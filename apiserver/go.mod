@@ -19,6 +19,7 @@ require (
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 	sigs.k8s.io/yaml v1.6.0
+	skiff.dev/kubelet v0.0.0
 	skiff.dev/proto v0.0.0
 )
 
@@ -81,4 +82,7 @@ require (
 	k8s.io/utils v0.0.0-20260108192941-914a6e750570 // indirect
 )
 
-replace skiff.dev/proto => ../proto
+replace (
+	skiff.dev/kubelet => ../kubelet
+	skiff.dev/proto => ../proto
+)

@@ -82,9 +82,11 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 	skiff.dev/apiserver v0.0.0
+	skiff.dev/kubelet v0.0.0
 )
 
 replace (
 	skiff.dev/apiserver => ../apiserver
+	skiff.dev/kubelet => ../kubelet
 	skiff.dev/proto => ../proto
 )

@@ -45,6 +45,13 @@ type Options struct {
 	// Policy is the ABAC policy file (one JSON policy per line) of a
 	// Secure server; the built-in policy of the components always applies.
 	Policy string
+
+	// How the apiserver calls kubelets (for pods' logs): by default over
+	// HTTPS, without a client certificate and without verifying theirs.
+	KubeletClientCert   string // --kubelet-client-certificate
+	KubeletClientKey    string // --kubelet-client-key
+	KubeletCA           string // --kubelet-certificate-authority
+	KubeletInsecureHTTP bool   // --kubelet-insecure-http: plain HTTP, as kubelettest serves without TLS
 }
 
 // Server is a running apiserver.
@@ -83,6 +90,10 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg.EtcdServers = opts.EtcdServers
 	cfg.EtcdCompactionInterval = opts.CompactionInterval
 	cfg.ShutdownTimeout = 2 * time.Second
+	cfg.KubeletClientCertificate = opts.KubeletClientCert
+	cfg.KubeletClientKey = opts.KubeletClientKey
+	cfg.KubeletCertificateAuthority = opts.KubeletCA
+	cfg.KubeletInsecureHTTP = opts.KubeletInsecureHTTP
 	if opts.WatchCacheSize > 0 {
 		cfg.WatchCacheSize = opts.WatchCacheSize
 	}
@@ -142,6 +153,8 @@ func defaults(cfg *app.Config) {
 	cfg.ServiceClusterIPRange = d["service-cluster-ip-range"].(string)
 	cfg.ServiceNodePortRange = d["service-node-port-range"].(string)
 	cfg.WatchCacheSize = d["default-watch-cache-size"].(int)
+	cfg.KubeletPreferredAddressTypes = d["kubelet-preferred-address-types"].([]string)
+	cfg.KubeletTimeout = d["kubelet-timeout"].(time.Duration)
 	cfg.LogFormat = "console"
 	cfg.LogLevel = "warn"
 }

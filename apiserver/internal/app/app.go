@@ -99,6 +99,12 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.String("service-node-port-range", d["service-node-port-range"].(string), "port range that NodePorts are allocated from")
 	fs.Duration("etcd-compaction-interval", d["etcd-compaction-interval"].(time.Duration), "how often etcd's history is compacted (0 disables)")
 	fs.Int("default-watch-cache-size", d["default-watch-cache-size"].(int), "watch events kept in memory per resource")
+	fs.StringSlice("kubelet-preferred-address-types", d["kubelet-preferred-address-types"].([]string), "node address types, in order, to reach a kubelet at (Hostname, InternalDNS, InternalIP, ExternalDNS, ExternalIP)")
+	fs.String("kubelet-client-certificate", "", "client certificate (PEM) the apiserver presents to kubelets")
+	fs.String("kubelet-client-key", "", "key of --kubelet-client-certificate (PEM)")
+	fs.String("kubelet-certificate-authority", "", "CA that signs the kubelets' serving certificates; unset, they are not verified")
+	fs.Bool("kubelet-insecure-http", false, "call kubelets over plain HTTP, with no TLS (development only; needs --insecure)")
+	fs.Duration("kubelet-timeout", d["kubelet-timeout"].(time.Duration), "how long connecting to a kubelet and waiting for its answer to start may take")
 	fs.Duration("shutdown-timeout", d["shutdown-timeout"].(time.Duration), "how long in-flight requests get on shutdown before watches are cut")
 	fs.String("log-format", d["log-format"].(string), "json or console")
 	fs.String("log-level", d["log-level"].(string), "debug, info, warn or error")
@@ -119,7 +125,9 @@ func newCertsCommand() *cobra.Command {
 		Short: "Create a development CA and certificates for every component",
 		Long: `certs writes a cluster CA (kept if it exists), the apiserver's serving
 certificate and client certificates for admin, the scheduler, the
-controller-manager, kube-proxy and each named kubelet. Run it again to add
+controller-manager, kube-proxy, the apiserver's kubelet client
+(apiserver-kubelet-client, for --kubelet-client-certificate) and each named
+kubelet. Run it again to add
 hosts or nodes; valid certificates are kept.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lg, _ := component.NewLogger("console", "info")

@@ -176,6 +176,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad etcd URL", Config{Insecure: true, LogFormat: "json", EtcdServers: []string{"etcd:2379"}}, `--etcd-servers: "etcd:2379" is not an http(s)://host:port URL`},
 		{"bad port", Config{Insecure: true, DataDir: "/x", LogFormat: "json", SecurePort: 70000}, "--secure-port: must be 0-65535, got 70000"},
 		{"bad log format", Config{Insecure: true, DataDir: "/x", LogFormat: "xml"}, `--log-format: want json or console, got "xml"`},
+		{"kubelet HTTP needs --insecure", Config{DataDir: "/x", LogFormat: "json", KubeletInsecureHTTP: true}, "--kubelet-insecure-http: plain HTTP to kubelets is only for a development cluster run with --insecure"},
+		{"kubelet HTTP with certificates", Config{Insecure: true, DataDir: "/x", LogFormat: "json", KubeletInsecureHTTP: true, KubeletCertificateAuthority: "ca.crt"}, "--kubelet-insecure-http calls kubelets without TLS"},
+		{"kubelet certificate without key", Config{Insecure: true, DataDir: "/x", LogFormat: "json", KubeletClientCertificate: "c.crt"}, "--kubelet-client-certificate and --kubelet-client-key go together"},
+		{"bad kubelet address type", Config{Insecure: true, DataDir: "/x", LogFormat: "json", KubeletPreferredAddressTypes: []string{"InternalIP,Internal"}}, `--kubelet-preferred-address-types: "Internal" is not one of Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,5 +192,9 @@ func TestConfigValidate(t *testing.T) {
 	ok := Config{Insecure: true, DataDir: "/x", LogFormat: "json"}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid insecure config: %v", err)
+	}
+	ok = Config{Insecure: true, DataDir: "/x", LogFormat: "json", KubeletInsecureHTTP: true, KubeletPreferredAddressTypes: []string{"Hostname,InternalIP"}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid insecure config with plain HTTP to kubelets: %v", err)
 	}
 }

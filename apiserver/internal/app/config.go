@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+
+	"skiff.dev/apiserver/internal/kubelet"
 )
 
 // Config is everything skiff-apiserver is configured with. Flag names are
@@ -40,6 +43,13 @@ type Config struct {
 	EtcdCompactionInterval time.Duration `mapstructure:"etcd-compaction-interval"`
 	WatchCacheSize         int           `mapstructure:"default-watch-cache-size"`
 
+	KubeletPreferredAddressTypes []string      `mapstructure:"kubelet-preferred-address-types"`
+	KubeletClientCertificate     string        `mapstructure:"kubelet-client-certificate"`
+	KubeletClientKey             string        `mapstructure:"kubelet-client-key"`
+	KubeletCertificateAuthority  string        `mapstructure:"kubelet-certificate-authority"`
+	KubeletInsecureHTTP          bool          `mapstructure:"kubelet-insecure-http"`
+	KubeletTimeout               time.Duration `mapstructure:"kubelet-timeout"`
+
 	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
 	LogFormat       string        `mapstructure:"log-format"`
 	LogLevel        string        `mapstructure:"log-level"`
@@ -48,30 +58,36 @@ type Config struct {
 // Defaults are the values of every key not set elsewhere.
 func Defaults() map[string]any {
 	return map[string]any{
-		"bind-address":                  "",
-		"secure-port":                   6443,
-		"insecure":                      false,
-		"tls-cert-file":                 "",
-		"tls-private-key-file":          "",
-		"client-ca-file":                "",
-		"token-auth-file":               "",
-		"authorization-mode":            []string{"ABAC"},
-		"authorization-policy-file":     "",
-		"etcd-servers":                  []string{},
-		"etcd-cafile":                   "",
-		"etcd-certfile":                 "",
-		"etcd-keyfile":                  "",
-		"data-dir":                      "/var/lib/skiff/etcd",
-		"embedded-etcd-client-url":      "http://127.0.0.1:2379",
-		"embedded-etcd-peer-url":        "http://127.0.0.1:2380",
-		"embedded-etcd-unsafe-no-fsync": false,
-		"service-cluster-ip-range":      "10.96.0.0/12",
-		"service-node-port-range":       "30000-32767",
-		"etcd-compaction-interval":      5 * time.Minute,
-		"default-watch-cache-size":      1000,
-		"shutdown-timeout":              10 * time.Second,
-		"log-format":                    "json",
-		"log-level":                     "info",
+		"bind-address":                    "",
+		"secure-port":                     6443,
+		"insecure":                        false,
+		"tls-cert-file":                   "",
+		"tls-private-key-file":            "",
+		"client-ca-file":                  "",
+		"token-auth-file":                 "",
+		"authorization-mode":              []string{"ABAC"},
+		"authorization-policy-file":       "",
+		"etcd-servers":                    []string{},
+		"etcd-cafile":                     "",
+		"etcd-certfile":                   "",
+		"etcd-keyfile":                    "",
+		"data-dir":                        "/var/lib/skiff/etcd",
+		"embedded-etcd-client-url":        "http://127.0.0.1:2379",
+		"embedded-etcd-peer-url":          "http://127.0.0.1:2380",
+		"embedded-etcd-unsafe-no-fsync":   false,
+		"service-cluster-ip-range":        "10.96.0.0/12",
+		"service-node-port-range":         "30000-32767",
+		"etcd-compaction-interval":        5 * time.Minute,
+		"default-watch-cache-size":        1000,
+		"kubelet-preferred-address-types": slices.Clone(kubelet.DefaultPreferredAddressTypes),
+		"kubelet-client-certificate":      "",
+		"kubelet-client-key":              "",
+		"kubelet-certificate-authority":   "",
+		"kubelet-insecure-http":           false,
+		"kubelet-timeout":                 5 * time.Second,
+		"shutdown-timeout":                10 * time.Second,
+		"log-format":                      "json",
+		"log-level":                       "info",
 	}
 }
 
@@ -108,7 +124,33 @@ func (c *Config) Validate() error {
 	if c.WatchCacheSize < 0 {
 		errs = append(errs, fmt.Errorf("--default-watch-cache-size: must be >= 0, got %d", c.WatchCacheSize))
 	}
+	errs = append(errs, c.validateKubelet()...)
 	return errors.Join(errs...)
+}
+
+// validateKubelet checks how the apiserver calls kubelets.
+func (c *Config) validateKubelet() []error {
+	var errs []error
+	for _, t := range splitList(c.KubeletPreferredAddressTypes) {
+		if !slices.Contains(kubelet.AddressTypes, t) {
+			errs = append(errs, fmt.Errorf("--kubelet-preferred-address-types: %q is not one of %s", t, strings.Join(kubelet.AddressTypes, ",")))
+		}
+	}
+	if (c.KubeletClientCertificate == "") != (c.KubeletClientKey == "") {
+		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together: set both or neither"))
+	}
+	if c.KubeletInsecureHTTP {
+		if !c.Insecure {
+			errs = append(errs, errors.New("--kubelet-insecure-http: plain HTTP to kubelets is only for a development cluster run with --insecure"))
+		}
+		if c.KubeletClientCertificate != "" || c.KubeletCertificateAuthority != "" {
+			errs = append(errs, errors.New("--kubelet-insecure-http calls kubelets without TLS: drop --kubelet-client-certificate, --kubelet-client-key and --kubelet-certificate-authority"))
+		}
+	}
+	if c.KubeletTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--kubelet-timeout: must be >= 0, got %s", c.KubeletTimeout))
+	}
+	return errs
 }
 
 // splitList accepts both repeated flags and comma-separated values.

@@ -22,9 +22,11 @@ import (
 	"skiff.dev/apiserver/internal/authn"
 	"skiff.dev/apiserver/internal/authz"
 	"skiff.dev/apiserver/internal/etcd"
+	"skiff.dev/apiserver/internal/kubelet"
 	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/apiserver/internal/server"
 	"skiff.dev/apiserver/internal/storage"
+	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
 
@@ -59,6 +61,7 @@ func Start(ctx context.Context, lg *zap.Logger, cfg Config) (*APIServer, error) 
 		lg = zap.NewNop()
 	}
 	cfg.EtcdServers = splitList(cfg.EtcdServers)
+	cfg.KubeletPreferredAddressTypes = splitList(cfg.KubeletPreferredAddressTypes)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -102,6 +105,20 @@ func (a *APIServer) start(ctx context.Context) error {
 		return err
 	}
 	a.reg = reg
+	kc, err := kubelet.New(lg.Named("kubelet-client"), func(ctx context.Context, name string) (*corev1.Node, error) {
+		return reg.Nodes.Get(ctx, &metav1.GetOptions{Name: name})
+	}, kubelet.Config{
+		PreferredAddressTypes: cfg.KubeletPreferredAddressTypes,
+		ClientCertFile:        cfg.KubeletClientCertificate,
+		ClientKeyFile:         cfg.KubeletClientKey,
+		CAFile:                cfg.KubeletCertificateAuthority,
+		InsecureHTTP:          cfg.KubeletInsecureHTTP,
+		Timeout:               cfg.KubeletTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	reg.Pods.Logs = kc.ContainerLogs
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel

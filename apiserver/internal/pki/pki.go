@@ -45,6 +45,9 @@ const (
 	NodeUserPrefix        = "system:node:"
 	NodesGroup            = "system:nodes"
 	APIServerCommonName   = "skiff-apiserver"
+	// KubeletClientCommonName is the apiserver's user when it calls
+	// kubelets (logs), as kubeadm's apiserver-kubelet-client.
+	KubeletClientCommonName = "skiff-apiserver-kubelet-client"
 )
 
 // DefaultHosts are always in the apiserver's serving certificate.
@@ -90,6 +93,7 @@ func Certs(opts Options) ([]Cert, error) {
 		{"scheduler", CertRequest{CommonName: SchedulerUser, Usage: ClientAuth}},
 		{"controller-manager", CertRequest{CommonName: ControllerManagerUser, Usage: ClientAuth}},
 		{"kube-proxy", CertRequest{CommonName: KubeProxyUser, Usage: ClientAuth}},
+		{"apiserver-kubelet-client", CertRequest{CommonName: KubeletClientCommonName, Organization: []string{MastersGroup}, Usage: ClientAuth}},
 	}
 	for _, n := range opts.Nodes {
 		name := "kubelet-" + n

@@ -68,6 +68,7 @@ func TestGenerate(t *testing.T) {
 		{"scheduler", "system:kube-scheduler", nil, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth, nil, nil},
 		{"controller-manager", "system:kube-controller-manager", nil, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth, nil, nil},
 		{"kube-proxy", "system:kube-proxy", nil, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth, nil, nil},
+		{"apiserver-kubelet-client", "skiff-apiserver-kubelet-client", []string{"system:masters"}, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth, nil, nil},
 		{"kubelet-node-1", "system:node:node-1", []string{"system:nodes"}, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth, nil, nil},
 		{"kubelet-node-2", "system:node:node-2", []string{"system:nodes"}, x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth, nil, nil},
 	}
@@ -236,7 +237,7 @@ func TestGenerateIsIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now()
 	generate(t, dir, Options{Nodes: []string{"node-1"}, Now: func() time.Time { return start }})
-	files := []string{"ca", "apiserver", "admin", "scheduler", "controller-manager", "kube-proxy", "kubelet-node-1"}
+	files := []string{"ca", "apiserver", "admin", "scheduler", "controller-manager", "kube-proxy", "apiserver-kubelet-client", "kubelet-node-1"}
 	snapshot := func() map[string][]byte {
 		m := map[string][]byte{}
 		for _, f := range files {
@@ -287,7 +288,7 @@ func TestGenerateIsIdempotent(t *testing.T) {
 		}, Options{Hosts: []string{"10.96.0.1"}}, []string{"kube-proxy"}},
 		{"certificates close to expiry are renewed, the CA is kept", nil,
 			Options{Hosts: []string{"10.96.0.1"}, Nodes: []string{"node-1"}, Now: func() time.Time { return start.Add(CertValidity - 10*24*time.Hour) }},
-			[]string{"apiserver", "admin", "scheduler", "controller-manager", "kube-proxy", "kubelet-node-1"}},
+			[]string{"apiserver", "admin", "scheduler", "controller-manager", "kube-proxy", "apiserver-kubelet-client", "kubelet-node-1"}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {

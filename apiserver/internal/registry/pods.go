@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -125,10 +126,18 @@ func setPodCondition(st *corev1.PodStatus, c *corev1.PodCondition) {
 	st.Conditions = append(st.Conditions, c)
 }
 
-// Log streams a container's log through the node's kubelet.
+// Log streams a container's log through the node's kubelet. The container
+// defaults to the pod's only one; Logs gets the options with it set.
 func (s *PodServer) Log(opts *corev1.PodLogOptions, stream corev1.PodService_LogServer) error {
 	ctx := stream.Context()
+	if errs := validatePodLogOptions(opts); len(errs) > 0 {
+		return apierrors.Invalid("PodLogOptions", opts.GetName(), errs)
+	}
 	pod, _, err := s.get(ctx, opts.GetNamespace(), opts.GetName())
+	if err != nil {
+		return err
+	}
+	container, err := logContainer(pod, opts.GetContainer())
 	if err != nil {
 		return err
 	}
@@ -138,5 +147,50 @@ func (s *PodServer) Log(opts *corev1.PodLogOptions, stream corev1.PodService_Log
 	if s.Logs == nil {
 		return apierrors.Unavailable("pod logs are not available: no kubelet connection configured")
 	}
+	opts = proto.Clone(opts).(*corev1.PodLogOptions)
+	opts.Container = container
 	return s.Logs(ctx, pod, opts, func(b []byte) error { return stream.Send(httpBody(b)) })
+}
+
+// validatePodLogOptions checks the numbers as Kubernetes does.
+func validatePodLogOptions(o *corev1.PodLogOptions) field.ErrorList {
+	var errs field.ErrorList
+	if o.TailLines != nil && o.GetTailLines() < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("tailLines"), o.GetTailLines(), "must be greater than or equal to 0"))
+	}
+	if o.LimitBytes != nil && o.GetLimitBytes() < 1 {
+		errs = append(errs, field.Invalid(field.NewPath("limitBytes"), o.GetLimitBytes(), "must be greater than 0"))
+	}
+	if o.SinceSeconds != nil && o.GetSinceSeconds() < 1 {
+		errs = append(errs, field.Invalid(field.NewPath("sinceSeconds"), o.GetSinceSeconds(), "must be greater than 0"))
+	}
+	return errs
+}
+
+// logContainer is the container whose log is asked for: the one named,
+// which must be one of the pod's (init containers included), or the pod's
+// only container. The messages are Kubernetes'.
+func logContainer(pod *corev1.Pod, name string) (string, error) {
+	var names, inits []string
+	for _, c := range pod.GetSpec().GetContainers() {
+		names = append(names, c.GetName())
+	}
+	for _, c := range pod.GetSpec().GetInitContainers() {
+		inits = append(inits, c.GetName())
+	}
+	podName := pod.GetMetadata().GetName()
+	if name == "" {
+		if len(names) == 1 {
+			return names[0], nil
+		}
+		msg := fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", podName, names)
+		if len(inits) > 0 {
+			msg += fmt.Sprintf(" or one of the init containers: %v", inits)
+		}
+		return "", apierrors.BadRequest("%s", msg)
+	}
+	if slices.Contains(names, name) || slices.Contains(inits, name) {
+		return name, nil
+	}
+	return "", apierrors.BadRequest("container %q is not valid for pod %q", name, podName)
 }

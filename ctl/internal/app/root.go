@@ -153,8 +153,18 @@ func (c *cli) formatError(err error) string {
 		return "error: " + err.Error()
 	}
 	st := se.GRPCStatus()
+	reason := reasons[st.Code()]
+	fromServer := false
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetReason() != "" {
+			reason, fromServer = ei.GetReason(), true
+		}
+	}
 	switch st.Code() {
 	case codes.Unavailable:
+		if fromServer {
+			break // the apiserver answered: a backend of it (etcd, a kubelet) is unavailable
+		}
 		tried := ""
 		if c.cs != nil {
 			tried = " (tried " + strings.Join(c.cs.Endpoints(), ", ") + ")"
@@ -167,12 +177,6 @@ func (c *cli) formatError(err error) string {
 		return "error: You must be logged in to the server (Unauthorized)"
 	case codes.Canceled:
 		return "error: " + st.Message()
-	}
-	reason := reasons[st.Code()]
-	for _, d := range st.Details() {
-		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetReason() != "" {
-			reason = ei.GetReason()
-		}
 	}
 	if reason == "" {
 		reason = st.Code().String()

@@ -492,13 +492,32 @@ func podSpecOf(o object) *corev1.PodSpec {
 func (c *cli) logsCommand() *cobra.Command {
 	var container string
 	var follow, previous, timestamps bool
-	var tail int64
+	var tail, limitBytes int64
 	cmd := &cobra.Command{
-		Use:   "logs POD [-c CONTAINER] [-f] [--tail=N] [--previous]",
+		Use:   "logs POD [-c CONTAINER] [-f] [--tail=N] [--previous] [--timestamps] [--since=DURATION] [--limit-bytes=N]",
 		Short: "Print the logs of a container in a pod",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print the logs of a container in a pod, as the kubelet of the pod's node
+keeps them. The container may be left out when the pod has only one.`,
+		Example: `  skiffctl logs web-0
+  skiffctl logs web-0 -c sidecar --tail=20
+  skiffctl logs -f web-0 --timestamps
+  skiffctl logs web-0 --previous`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := strings.TrimPrefix(strings.TrimPrefix(args[0], "pod/"), "pods/")
+			since, err := cmd.Flags().GetDuration("since")
+			if err != nil {
+				return err
+			}
+			if tail < -1 {
+				return fmt.Errorf("--tail: must be -1 (all lines) or more, got %d", tail)
+			}
+			if limitBytes < 0 {
+				return fmt.Errorf("--limit-bytes: must be 0 (no limit) or more, got %d", limitBytes)
+			}
+			if since < 0 {
+				return fmt.Errorf("--since: must be a positive duration such as 5m, got %s", since)
+			}
 			cs, err := c.client()
 			if err != nil {
 				return err
@@ -506,6 +525,13 @@ func (c *cli) logsCommand() *cobra.Command {
 			opts := &corev1.PodLogOptions{Container: container, Follow: follow, Previous: previous, Timestamps: timestamps}
 			if tail >= 0 {
 				opts.TailLines = &tail
+			}
+			if limitBytes > 0 {
+				opts.LimitBytes = &limitBytes
+			}
+			if since > 0 {
+				s := int64((since + 1e9 - 1) / 1e9) // whole seconds, rounded up
+				opts.SinceSeconds = &s
 			}
 			rd, err := cs.CoreV1().Pods(c.namespace()).Log(cmd.Context(), name, opts)
 			if err != nil {
@@ -525,8 +551,10 @@ func (c *cli) logsCommand() *cobra.Command {
 	f.StringVarP(&container, "container", "c", "", "the container; required when the pod has several")
 	f.BoolVarP(&follow, "follow", "f", false, "stream the log as it grows")
 	f.BoolVarP(&previous, "previous", "p", false, "the log of the previous, terminated container")
-	f.BoolVar(&timestamps, "timestamps", false, "prefix lines with their timestamp")
+	f.BoolVar(&timestamps, "timestamps", false, "prefix lines with their timestamp (RFC 3339)")
 	f.Int64Var(&tail, "tail", -1, "lines from the end to show; -1 all")
+	f.Duration("since", 0, "only lines newer than this, e.g. 5s, 2m, 3h; 0 all")
+	f.Int64Var(&limitBytes, "limit-bytes", 0, "stop after this many bytes; 0 no limit")
 	return cmd
 }
 
