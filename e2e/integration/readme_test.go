@@ -103,7 +103,7 @@ func TestREADMESkiffctlTour(t *testing.T) {
 		"deployment.apps/web created", "service/web exposed", "deployment.apps/web scaled",
 		"deployment.apps/web labeled", "deployment.apps/web\n", "deployment.apps/web unchanged",
 		`service "web" deleted`, `deployment.apps "web" deleted`, "80:3",
-		"deployment.apps/web image updated", "deployment.apps/web annotated", "deployments   deploy   apps/v1",
+		"deployment.apps/web image updated", "deployment.apps/web annotated", "deployments   deploy       apps/v1",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tour output lacks %q; output:\n%s", want, out)
