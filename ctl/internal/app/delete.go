@@ -158,7 +158,11 @@ func waitGone(ctx context.Context, d dynamic, it deleteItem) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("timed out waiting for %s %q to be deleted", it.r.Qualified(), it.name)
+			plural := it.r.Plural
+			if it.r.Group != "" {
+				plural += "." + it.r.Group
+			}
+			return fmt.Errorf("timed out waiting for the condition on %s/%s", plural, it.name)
 		}
 		select {
 		case <-ctx.Done():
