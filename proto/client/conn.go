@@ -39,7 +39,8 @@ const maxRecvMsgSize = 64 << 20
 // Each apiserver has its own *grpc.ClientConn (connected lazily, on its first
 // call). A call goes to the current apiserver; when it fails with
 // codes.Unavailable the next apiserver becomes current and the call is sent
-// there, until each apiserver has been tried once. Apiservers whose
+// there, until each apiserver has been tried once; then, after a short
+// back-off, all of them again, a few times (retryBackoff). Apiservers whose
 // connection is in TRANSIENT_FAILURE are tried last. Streams fail over the
 // same way while opening; a stream that breaks later is not reopened (an
 // informer resumes its watch), but its Unavailable error moves the client
@@ -252,6 +253,32 @@ func (c *failoverConn) failed(idx int, err error) {
 	}
 }
 
+// retryBackoff is the wait before each new round over the endpoints once
+// every one said Unavailable: an apiserver restarting, or a connection
+// still in its reconnect back-off, gets about 1.5 s to come back before the
+// caller sees the error.
+var retryBackoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+
+// retryRound waits before round attempt+1 and makes every connection
+// reconnect now rather than at the end of its back-off. It reports false
+// when the rounds are used up or ctx ends first.
+func (c *failoverConn) retryRound(ctx context.Context, attempt int) bool {
+	if attempt >= len(retryBackoff) {
+		return false
+	}
+	t := time.NewTimer(retryBackoff[attempt])
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	for _, ec := range c.conns {
+		ec.cc.ResetConnectBackoff()
+	}
+	return true
+}
+
 // Invoke sends a unary call, failing over on codes.Unavailable.
 func (c *failoverConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	if _, ok := ctx.Deadline(); !ok && c.timeout > 0 {
@@ -260,35 +287,43 @@ func (c *failoverConn) Invoke(ctx context.Context, method string, args, reply an
 		defer cancel()
 	}
 	var err error
-	cur, order := c.order()
-	for _, idx := range order {
-		err = c.conns[idx].cc.Invoke(ctx, method, args, reply, opts...)
-		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
-			c.answered(cur, idx)
-			return err
+	for attempt := 0; ; attempt++ {
+		cur, order := c.order()
+		for _, idx := range order {
+			err = c.conns[idx].cc.Invoke(ctx, method, args, reply, opts...)
+			if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+				c.answered(cur, idx)
+				return err
+			}
+			c.failed(idx, err)
 		}
-		c.failed(idx, err)
+		if !c.retryRound(ctx, attempt) {
+			return c.unavailable(err)
+		}
 	}
-	return c.unavailable(err)
 }
 
 // NewStream opens a stream, failing over on codes.Unavailable while opening.
 func (c *failoverConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	var err error
-	cur, order := c.order()
-	for _, idx := range order {
-		var s grpc.ClientStream
-		s, err = c.conns[idx].cc.NewStream(ctx, desc, method, opts...)
-		if err == nil {
-			c.answered(cur, idx)
-			return &failoverStream{ClientStream: s, c: c, idx: idx}, nil
+	for attempt := 0; ; attempt++ {
+		cur, order := c.order()
+		for _, idx := range order {
+			var s grpc.ClientStream
+			s, err = c.conns[idx].cc.NewStream(ctx, desc, method, opts...)
+			if err == nil {
+				c.answered(cur, idx)
+				return &failoverStream{ClientStream: s, c: c, idx: idx}, nil
+			}
+			if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+				return nil, err
+			}
+			c.failed(idx, err)
 		}
-		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
-			return nil, err
+		if !c.retryRound(ctx, attempt) {
+			return nil, c.unavailable(err)
 		}
-		c.failed(idx, err)
 	}
-	return nil, c.unavailable(err)
 }
 
 // unavailable is the error once every endpoint said Unavailable.

@@ -3,13 +3,16 @@ package client
 import (
 	"context"
 	"io"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -223,5 +226,43 @@ func TestNewRejectsBadFiles(t *testing.T) {
 	_, err = New(Options{Server: []string{"https://127.0.0.1:1"}, CertificateAuthority: "/nonexistent/ca.crt"})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/ca.crt") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRetryWhileTheOnlyServerRestarts: a call made while the one apiserver
+// is restarting waits for it (a few back-off rounds) instead of failing
+// with the connection's last error.
+func TestRetryWhileTheOnlyServerRestarts(t *testing.T) {
+	first := startServer(t, &cmServer{})
+	cs := newTestClient(t, Options{Server: []string{"http://" + first.addr}})
+	ctx := testCtx(t)
+	cms := cs.CoreV1().ConfigMaps("default")
+	if _, err := cms.Get(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	first.srv.Stop()
+	// The client notices the connection is gone and is in its reconnect
+	// back-off when the call comes.
+	if _, err := cms.Get(ctx, "x"); status.Code(err) != codes.Unavailable {
+		t.Fatalf("get with the server down = %v, want Unavailable", err)
+	}
+	second := &cmServer{}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		lis, err := net.Listen("tcp", first.addr)
+		if err != nil {
+			t.Errorf("listen again on %s: %v", first.addr, err)
+			return
+		}
+		srv := grpc.NewServer()
+		corev1.RegisterConfigMapServiceServer(srv, second)
+		go srv.Serve(lis)
+		t.Cleanup(srv.Stop)
+	}()
+	if _, err := cms.Create(ctx, cm("default", "y")); err != nil {
+		t.Fatalf("create while the server restarts: %v", err)
+	}
+	if got := second.Calls(); !reflect.DeepEqual(got, []string{"create"}) {
+		t.Errorf("restarted server served %v, want [create]", got)
 	}
 }
