@@ -103,13 +103,14 @@ func (s *Splitter) route(c net.Conn) {
 		st := tc.ConnectionState()
 		sc.Conn, sc.state = tc, &st
 	}
+	_ = c.SetWriteDeadline(time.Time{})
 	isGRPC, r, err := classify(sc.Conn)
 	if err != nil {
 		s.lg.Debug("cannot read the first request", zap.String("remote", c.RemoteAddr().String()), zap.Error(err))
 		_ = c.Close()
 		return
 	}
-	_ = c.SetDeadline(time.Time{})
+	_ = c.SetReadDeadline(time.Time{})
 	sc.r = r
 	if isGRPC {
 		s.grpc.put(sc)
@@ -118,8 +119,9 @@ func (s *Splitter) route(c net.Conn) {
 	s.http.put(sc)
 }
 
-// classify reads the start of c: the HTTP/2 client preface, frames up to
-// the first HEADERS frame, whose content-type decides. It answers the
+// classify reads the start of c: the HTTP/2 client preface, within c's
+// read deadline, then frames up to the first HEADERS frame, whose
+// content-type decides. It answers the
 // client's preface with an empty SETTINGS frame, since gRPC clients wait for
 // the server's before they send a request. The returned reader replays what
 // was read, without the client's acknowledgement of that SETTINGS frame,
@@ -138,11 +140,17 @@ func classify(c net.Conn) (isGRPC bool, r io.Reader, err error) {
 			return false, br, nil
 		}
 	}
-	var seen bytes.Buffer
+	// An HTTP/2 connection may stay idle before its first request (a gRPC
+	// client connects ahead of its first call), as long as it likes, as on
+	// the HTTP server: only the handshake and the preface have a deadline.
+	_ = c.SetReadDeadline(time.Time{})
+	var seen, kept bytes.Buffer
 	tee := io.TeeReader(br, &seen)
 	if _, err := io.CopyN(io.Discard, tee, int64(len(http2.ClientPreface))); err != nil {
 		return false, nil, err
 	}
+	kept.Write(seen.Bytes())
+	seen.Reset()
 	fr := http2.NewFramer(c, tee)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	if err := fr.WriteSettings(); err != nil {
@@ -153,12 +161,23 @@ func classify(c net.Conn) (isGRPC bool, r io.Reader, err error) {
 		if err != nil {
 			return false, nil, err
 		}
-		if h, ok := f.(*http2.MetaHeadersFrame); ok {
-			isGRPC = isGRPCContentType(contentType(h))
-			break
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			kept.Write(seen.Bytes())
+			return isGRPCContentType(contentType(f)), &ackFilter{replay: kept.Bytes(), r: br}, nil
+		case *http2.PingFrame:
+			// Keepalive pings of an idle connection are answered here,
+			// and not replayed.
+			if !f.IsAck() {
+				if err := fr.WritePing(true, f.Data); err != nil {
+					return false, nil, err
+				}
+			}
+		default:
+			kept.Write(seen.Bytes())
 		}
+		seen.Reset()
 	}
-	return isGRPC, &ackFilter{replay: seen.Bytes(), r: br}, nil
 }
 
 func contentType(h *http2.MetaHeadersFrame) string {

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -97,6 +98,17 @@ func TestSplitter(t *testing.T) {
 				defer conn.Close()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
+				// An idle connection stays open past the splitter's deadline.
+				conn.Connect()
+				for st := conn.GetState(); st != connectivity.Ready; st = conn.GetState() {
+					if !conn.WaitForStateChange(ctx, st) {
+						t.Fatalf("connection not ready: %v", conn.GetState())
+					}
+				}
+				time.Sleep(3 * splitTimeout)
+				if st := conn.GetState(); st != connectivity.Ready {
+					t.Fatalf("idle connection: state %v, want READY (the splitter must not close it)", st)
+				}
 				for i := range 3 {
 					resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: fmt.Sprintf("tls=%v", secure)})
 					if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
@@ -108,6 +120,11 @@ func TestSplitter(t *testing.T) {
 	}
 }
 
+// splitTimeout is the splitters' deadline for the TLS handshake and the
+// HTTP/2 preface in these tests: short, so that the idle connection test
+// outlasts it.
+const splitTimeout = 300 * time.Millisecond
+
 // startSplit serves a Splitter on loopback: REST answers "rest <proto>
 // tls=<whether it has the TLS state>", gRPC is a health server whose
 // service "tls=<bool>" is SERVING only if the call's peer matches.
@@ -117,7 +134,7 @@ func startSplit(t *testing.T, tlsConfig *tls.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := NewSplitter(zaptest.NewLogger(t), lis, tlsConfig, 10*time.Second)
+	sp := NewSplitter(zaptest.NewLogger(t), lis, tlsConfig, splitTimeout)
 	hs := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "rest %s tls=%v", r.Proto, TLSFromContext(r.Context()) != nil)
