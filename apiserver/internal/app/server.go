@@ -226,7 +226,9 @@ func (a *APIServer) start(ctx context.Context) error {
 	a.http = hs
 	a.grpc = srv.GRPC()
 	fail := func(err error) {
-		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+		// Shutdown closes the splitter first: its listeners then report
+		// net.ErrClosed to the servers.
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, net.ErrClosed) {
 			lg.Error("server stopped", zap.Error(err))
 			a.setErr(err)
 			a.cancel()
