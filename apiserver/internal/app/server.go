@@ -18,6 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"skiff.dev/apiserver/internal/authn"
 	"skiff.dev/apiserver/internal/authz"
@@ -40,13 +41,15 @@ var (
 // APIServer is a running apiserver: etcd (embedded or external), the
 // registry and its watch caches, and the one HTTP server.
 type APIServer struct {
-	lg   *zap.Logger
-	cfg  Config
-	etcd *embed.Etcd
-	cli  *clientv3.Client
-	reg  *registry.Registry
-	http *http.Server
-	lis  net.Listener
+	lg    *zap.Logger
+	cfg   Config
+	etcd  *embed.Etcd
+	cli   *clientv3.Client
+	reg   *registry.Registry
+	http  *http.Server
+	grpc  *grpc.Server
+	split *server.Splitter
+	lis   net.Listener
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -134,6 +137,7 @@ func (a *APIServer) start(ctx context.Context) error {
 	go store.RunCompactor(runCtx, lg.Named("compactor"), cfg.EtcdCompactionInterval)
 
 	var authenticate func(http.Handler) http.Handler
+	var authenticator authn.Authenticator
 	var authorize authz.Authorizer
 	if !cfg.Insecure {
 		az, err := authz.New(authz.Config{Modes: splitList(cfg.AuthorizationMode), PolicyFile: cfg.AuthorizationPolicyFile})
@@ -157,6 +161,7 @@ func (a *APIServer) start(ctx context.Context) error {
 			auths = append(auths, authn.BearerToken(tf))
 		}
 		a := authn.Union(auths...)
+		authenticator = a
 		authenticate = func(next http.Handler) http.Handler { return authn.Middleware(lg.Named("authn"), a, next) }
 	} else {
 		lg.Warn("INSECURE MODE: serving plaintext HTTP and gRPC with NO authentication; use only for local development")
@@ -164,10 +169,11 @@ func (a *APIServer) start(ctx context.Context) error {
 	srv, err := server.New(lg.Named("server"), reg, server.Config{
 		Version: &metav1.Version{Major: "1", Minor: "0", GitVersion: GitVersion, GitCommit: GitCommit, BuildDate: BuildDate,
 			GoVersion: runtime.Version(), Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH},
-		Gatherer:     promReg,
-		Ready:        a.readyCheck,
-		Authenticate: authenticate,
-		Authorize:    authorize,
+		Gatherer:      promReg,
+		Ready:         a.readyCheck,
+		Authenticate:  authenticate,
+		Authenticator: authenticator,
+		Authorize:     authorize,
 	})
 	if err != nil {
 		return err
@@ -194,37 +200,43 @@ func (a *APIServer) start(ctx context.Context) error {
 			SendPingTimeout:      30 * time.Second,
 			PingTimeout:          15 * time.Second,
 		},
-		ErrorLog: zap.NewStdLog(lg.Named("http").WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
+		// The splitter terminates TLS: HTTP/2 reaches the server as prior
+		// knowledge, and the TLS state through the connection's context.
+		ConnContext: server.ConnContext,
+		ErrorLog:    zap.NewStdLog(lg.Named("http").WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
 	}
 	hs.Protocols = new(http.Protocols)
 	hs.Protocols.SetHTTP1(true)
-	if cfg.Insecure {
-		hs.Protocols.SetUnencryptedHTTP2(true)
-	} else {
-		hs.Protocols.SetHTTP2(true)
+	hs.Protocols.SetUnencryptedHTTP2(true)
+	var tlsConfig *tls.Config
+	if !cfg.Insecure {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSPrivateKeyFile)
 		if err != nil {
+			_ = lis.Close()
 			return fmt.Errorf("--tls-cert-file/--tls-private-key-file: %w", err)
 		}
 		// Client certificates are requested, not required: the x509
 		// authenticator checks them, so a bad certificate can fall back to a token.
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
 			ClientAuth: tls.RequestClientCert, NextProtos: []string{"h2", "http/1.1"}}
 	}
+	// One port: gRPC connections go to grpc-go's own transport, the rest
+	// (REST, discovery, health, metrics) to the HTTP server.
+	a.split = server.NewSplitter(lg.Named("split"), lis, tlsConfig, hs.ReadHeaderTimeout)
 	a.http = hs
-	go func() {
-		var err error
-		if cfg.Insecure {
-			err = hs.Serve(lis)
-		} else {
-			err = hs.ServeTLS(lis, "", "")
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	a.grpc = srv.GRPC()
+	fail := func(err error) {
+		// Shutdown closes the splitter first: its listeners then report
+		// net.ErrClosed to the servers.
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, net.ErrClosed) {
 			lg.Error("server stopped", zap.Error(err))
 			a.setErr(err)
 			a.cancel()
 		}
-	}()
+	}
+	go func() { fail(hs.Serve(a.split.HTTP())) }()
+	go func() { fail(a.grpc.Serve(a.split.GRPC())) }()
+	go func() { fail(a.split.Serve()) }()
 	a.mu.Lock()
 	a.ready = true
 	a.mu.Unlock()
@@ -266,11 +278,26 @@ func (a *APIServer) Shutdown() error {
 	a.mu.Unlock()
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	if a.http != nil {
+		_ = a.split.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-		if err := a.http.Shutdown(ctx); err != nil {
-			// Watch streams never end on their own: cut them.
-			_ = a.http.Close()
-		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := a.http.Shutdown(ctx); err != nil {
+				// Watch streams never end on their own: cut them.
+				_ = a.http.Close()
+			}
+		})
+		wg.Go(func() {
+			stopped := make(chan struct{})
+			go func() { a.grpc.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				a.grpc.Stop()
+				<-stopped
+			}
+		})
+		wg.Wait()
 		cancel()
 	}
 	a.cleanup()

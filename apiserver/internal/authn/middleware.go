@@ -38,25 +38,45 @@ func Middleware(lg *zap.Logger, a Authenticator, next http.Handler) http.Handler
 	}
 	lg = lg.Named("authn")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok, err := a.Authenticate(r)
-		switch {
-		case err != nil:
-			lg.Info("unable to authenticate the request", zap.String("path", r.URL.Path),
-				zap.String("remote", r.RemoteAddr), zap.Error(err))
-			unauthorized(w, r)
-			return
-		case ok:
-		case IsPublicPath(r.URL.Path):
-			user = &User{Name: AnonymousUser, Groups: []string{UnauthenticatedGroup}}
-		default:
-			lg.Debug("request without credentials", zap.String("path", r.URL.Path),
-				zap.String("remote", r.RemoteAddr))
+		user, ok := authenticate(lg, a, r)
+		if !ok {
 			unauthorized(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), user)))
 	})
 }
+
+// Request authenticates r as Middleware does, for a front that answers the
+// 401 itself (a gRPC server on its own transport builds r from the call). It
+// returns false when r must be refused.
+func Request(lg *zap.Logger, a Authenticator, r *http.Request) (*User, bool) {
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	return authenticate(lg.Named("authn"), a, r)
+}
+
+func authenticate(lg *zap.Logger, a Authenticator, r *http.Request) (*User, bool) {
+	user, ok, err := a.Authenticate(r)
+	switch {
+	case err != nil:
+		lg.Info("unable to authenticate the request", zap.String("path", r.URL.Path),
+			zap.String("remote", r.RemoteAddr), zap.Error(err))
+		return nil, false
+	case ok:
+	case IsPublicPath(r.URL.Path):
+		user = &User{Name: AnonymousUser, Groups: []string{UnauthenticatedGroup}}
+	default:
+		lg.Debug("request without credentials", zap.String("path", r.URL.Path),
+			zap.String("remote", r.RemoteAddr))
+		return nil, false
+	}
+	return user, true
+}
+
+// UnauthorizedMessage is the message of every 401, in REST and gRPC.
+const UnauthorizedMessage = unauthorizedMessage
 
 // unauthorized answers r with 401 in r's protocol.
 func unauthorized(w http.ResponseWriter, r *http.Request) {

@@ -20,10 +20,12 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/authn"
 	"skiff.dev/apiserver/internal/authz"
 	"skiff.dev/apiserver/internal/registry"
 	appsv1 "skiff.dev/proto/apps/v1"
@@ -41,6 +43,10 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Authenticate wraps the whole handler; nil serves everyone (--insecure).
 	Authenticate func(http.Handler) http.Handler
+	// Authenticator authenticates the gRPC calls that a Splitter sends to
+	// the gRPC server's own transport, as Authenticate does those served
+	// through ServeHTTP; nil with Authenticate nil (--insecure).
+	Authenticator authn.Authenticator
 	// Authorize decides on every authenticated request, REST and gRPC;
 	// nil allows all (--insecure).
 	Authorize authz.Authorizer
@@ -64,6 +70,10 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 	s := &Server{lg: lg, cfg: cfg, reg: reg}
 	unary := []grpc.UnaryServerInterceptor{s.recoverUnary}
 	stream := []grpc.StreamServerInterceptor{s.recoverStream}
+	if cfg.Authenticator != nil {
+		unary = append(unary, s.authenticateUnary)
+		stream = append(stream, s.authenticateStream)
+	}
 	var az *authorizer
 	if cfg.Authorize != nil {
 		az = newAuthorizer(lg, cfg.Authorize, reg.Infos())
@@ -74,6 +84,13 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(maxBodyBytes),
+		grpc.Creds(Credentials()),
+		grpc.MaxConcurrentStreams(2000),
+		// As the HTTP server's HTTP/2 settings: ping an idle connection
+		// after 30 s, drop it when the ping gets no answer in 15 s; and let
+		// clients ping every 30 s with no call in flight (proto/client).
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 15 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	reg.RegisterGRPC(s.grpc)
 
@@ -129,8 +146,14 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves gRPC and REST.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP serves gRPC and REST. A request on a connection from a
+// Splitter gets back the TLS state the Splitter terminated.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		r.TLS = TLSFromContext(r.Context())
+	}
+	s.handler.ServeHTTP(w, r)
+}
 
 // GRPC is the gRPC server, stopped with the HTTP server.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }

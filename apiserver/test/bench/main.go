@@ -51,6 +51,7 @@ type options struct {
 	watchConns int
 	events     int
 	cpuProfile string
+	memProfile string
 	watchProf  string
 }
 
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.watchConns, "watch-conns", 10, "gRPC connections the watchers share")
 	flag.IntVar(&o.events, "events", 200, "pods created while the watchers watch")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one extra gRPC create phase (4×n pods) here")
+	flag.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile (all phases so far) here after the -cpuprofile phase")
 	flag.StringVar(&o.watchProf, "watchprofile", "", "write a CPU profile of the watch delivery phase here")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -410,6 +412,16 @@ func run(o options) error {
 			return err
 		})
 		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+	if o.memProfile != "" {
+		f, err := os.Create(o.memProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
 		_ = f.Close()
 	}
 
