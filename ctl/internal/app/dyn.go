@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"io"
 
 	metav1 "skiff.dev/proto/meta/v1"
 )
@@ -111,6 +113,31 @@ func (d dynamic) Watch(ctx context.Context, r *resource, opts *metav1.ListOption
 		}
 		return watchEvent{Type: typ, Object: obj}, nil
 	}, nil
+}
+
+// WatchEach calls fn with every event of a watch of r but bookmarks, until
+// fn fails, ctx ends or the server ends the watch (the last two are no
+// error: an interrupted `-w` exits 0).
+func (d dynamic) WatchEach(ctx context.Context, r *resource, opts *metav1.ListOptions, fn func(watchEvent) error) error {
+	next, err := d.Watch(ctx, r, opts)
+	if err != nil {
+		return err
+	}
+	for {
+		ev, err := next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if ev.Object == nil || ev.Type == metav1.EventType_BOOKMARK {
+			continue
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
 }
 
 // clone deep-copies an object.

@@ -126,28 +126,16 @@ func (c *cli) runEvents(ctx context.Context, o eventsOptions) error {
 		return err
 	}
 	opts.ResourceVersion = rv
-	next, err := d.Watch(ctx, evR, opts)
-	if err != nil {
-		return err
-	}
-	for {
-		ev, err := next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
+	return d.WatchEach(ctx, evR, opts, func(ev watchEvent) error {
 		// Events are deleted after an hour: that is no news.
-		if ev.Object == nil || ev.Type == metav1.EventType_DELETED || ev.Type == metav1.EventType_BOOKMARK {
-			continue
+		if ev.Type == metav1.EventType_DELETED {
+			return nil
 		}
 		if e := ev.Object.(*corev1.Event); o.wantType(e.GetType()) {
-			if err := p.print([]*corev1.Event{e}); err != nil {
-				return err
-			}
+			return p.print([]*corev1.Event{e})
 		}
-	}
+		return nil
+	})
 }
 
 func (o eventsOptions) wantType(t string) bool {

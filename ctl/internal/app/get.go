@@ -281,26 +281,13 @@ func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOp
 			header = false
 		}
 	}
-	next, err := d.Watch(ctx, t.r, opts)
-	if err != nil {
-		return err
-	}
-	for {
-		ev, err := next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if ev.Object == nil || ev.Type == metav1.EventType_BOOKMARK {
-			continue
-		}
+	return d.WatchEach(ctx, t.r, opts, func(ev watchEvent) error {
 		if err := c.printWatched(t.r, ev.Type, []object{ev.Object}, o, header); err != nil {
 			return err
 		}
 		header = false
-	}
+		return nil
+	})
 }
 
 // printWatched prints objects a watch saw, as table rows under the header
