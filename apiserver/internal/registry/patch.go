@@ -8,7 +8,6 @@ import (
 
 	"skiff.dev/apiserver/internal/apierrors"
 	appsv1 "skiff.dev/proto/apps/v1"
-	"skiff.dev/proto/validation/field"
 )
 
 // ApplyFunc makes the patched object from a copy of the current one; it is
@@ -65,14 +64,7 @@ func (r *Resource[T, L, EV, R]) Patch(ctx context.Context, ns, name string, stat
 		if err := r.checkTarget(obj, ns, name); err != nil {
 			return zero, err
 		}
-		if status {
-			next := proto.Clone(old).(T)
-			copyField(next, obj, "status")
-			obj = next
-		} else if r.HasStatus {
-			copyField(obj, old, "status")
-		}
-		return obj, nil
+		return r.keepOtherHalf(obj, old, status), nil
 	}, mode)
 }
 
@@ -102,9 +94,8 @@ func (s *scaleServer[T, L, EV, R]) PatchScale(ctx context.Context, ns, name stri
 			return zero, apierrors.StaleUpdate(s.qualifiedResource(), name, rv, cur.GetMetadata().GetResourceVersion())
 		}
 		want := in.GetSpec().GetReplicas()
-		if want < 0 {
-			return zero, apierrors.Invalid("Scale", name, field.ErrorList{
-				field.Invalid(field.NewPath("spec", "replicas"), want, "must be greater than or equal to 0")})
+		if err := validScaleReplicas(name, want); err != nil {
+			return zero, err
 		}
 		next := proto.Clone(old).(T)
 		s.access.SetReplicas(next, want)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -429,17 +430,23 @@ func (r *Resource[T, L, EV, R]) update(ctx context.Context, req R, status bool) 
 	m := metaOf(in)
 	given := m.ResourceVersion
 	return r.guaranteedUpdate(ctx, m.Namespace, m.Name, given, func(old T) (T, error) {
-		obj := proto.Clone(in).(T)
-		if status {
-			// Only status comes from the request.
-			next := proto.Clone(old).(T)
-			copyField(next, obj, "status")
-			obj = next
-		} else if r.HasStatus {
-			copyField(obj, old, "status")
-		}
-		return obj, nil
+		return r.keepOtherHalf(proto.Clone(in).(T), old, status), nil
 	}, map[bool]updateMode{true: statusUpdate, false: specUpdate}[status])
+}
+
+// keepOtherHalf makes obj, the object a client sent, into what an update
+// stores: with status, only its status over old; otherwise everything but
+// its status, which stays old's.
+func (r *Resource[T, L, EV, R]) keepOtherHalf(obj, old T, status bool) T {
+	if status {
+		next := proto.Clone(old).(T)
+		copyField(next, obj, "status")
+		return next
+	}
+	if r.HasStatus {
+		copyField(obj, old, "status")
+	}
+	return obj
 }
 
 // updateMode says which rules an update follows.
@@ -501,7 +508,7 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 			return zero, err
 		}
 		rev, err := r.deps.Store.Update(ctx, r.key(ns, name), data, modRev, tx)
-		if errors.Is(err, storage.ErrConflict) && attempt < 50 {
+		if errors.Is(err, storage.ErrConflict) && (givenRV != "" || retryConflict(ctx, attempt)) {
 			if givenRV != "" {
 				// Lost the race to another writer after our read.
 				cur, _, gerr := r.get(ctx, ns, name)
@@ -581,7 +588,7 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 				return old, err
 			}
 			rev, err := r.deps.Store.Update(ctx, r.key(ns, name), data, modRev, storage.Txn{})
-			if errors.Is(err, storage.ErrConflict) && attempt < 50 {
+			if errors.Is(err, storage.ErrConflict) && retryConflict(ctx, attempt) {
 				continue
 			}
 			if err != nil {
@@ -591,7 +598,7 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 			return next, nil
 		}
 		obj, err := r.remove(ctx, old, modRev)
-		if errors.Is(err, errRetry) && attempt < 50 {
+		if errors.Is(err, errRetry) && retryConflict(ctx, attempt) {
 			continue
 		}
 		return obj, err
@@ -599,6 +606,27 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 }
 
 var errRetry = errors.New("retry")
+
+// retryConflict decides whether a write that lost a compare-and-swap to
+// another writer is tried again: always while the request lives, as
+// Kubernetes' GuaranteedUpdate does, since a write the caller did not make
+// conditional must not fail for others' writes. After the first few lost
+// races it waits a random few milliseconds, growing with attempt, so that
+// many writers of one key do not keep colliding.
+func retryConflict(ctx context.Context, attempt int) bool {
+	if attempt < 3 {
+		return ctx.Err() == nil
+	}
+	d := time.Duration(rand.Int64N(int64(min(attempt, 50)) * int64(time.Millisecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
 
 // markDeleting sets deletionTimestamp and the grace period; a shorter grace
 // period shortens a deletion already under way.

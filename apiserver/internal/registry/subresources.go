@@ -57,6 +57,15 @@ func (s *scaleServer[T, L, EV, R]) GetScale(ctx context.Context, opts *metav1.Ge
 	return s.scaleOf(obj), nil
 }
 
+// validScaleReplicas checks the one field a Scale write may change.
+func validScaleReplicas(name string, want int32) error {
+	if want < 0 {
+		return apierrors.Invalid("Scale", name, field.ErrorList{
+			field.Invalid(field.NewPath("spec", "replicas"), want, "must be greater than or equal to 0")})
+	}
+	return nil
+}
+
 // UpdateScale sets the replicas of a Deployment or ReplicaSet.
 func (s *scaleServer[T, L, EV, R]) UpdateScale(ctx context.Context, req *appsv1.ScaleRequest) (sc *appsv1.Scale, err error) {
 	defer s.observe("update_scale", s.deps.Now(), &err)
@@ -65,9 +74,8 @@ func (s *scaleServer[T, L, EV, R]) UpdateScale(ctx context.Context, req *appsv1.
 		return nil, apierrors.BadRequest("the request body must be a Scale object")
 	}
 	want := in.GetSpec().GetReplicas()
-	if want < 0 {
-		return nil, apierrors.Invalid("Scale", req.GetName(), field.ErrorList{
-			field.Invalid(field.NewPath("spec", "replicas"), want, "must be greater than or equal to 0")})
+	if err := validScaleReplicas(req.GetName(), want); err != nil {
+		return nil, err
 	}
 	obj, err := s.guaranteedUpdate(ctx, req.GetNamespace(), req.GetName(), in.GetMetadata().GetResourceVersion(), func(old T) (T, error) {
 		next := proto.Clone(old).(T)
