@@ -55,6 +55,8 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 	if err != nil {
 		return nil, err
 	}
+	// Refuse new content from now on, not from when the watch brings the change.
+	s.cache.set(ns, false)
 	go s.finalize(context.WithoutCancel(ctx), name)
 	return ns, nil
 }
@@ -146,24 +148,36 @@ func (reg *Registry) EnsureSystemNamespaces(ctx context.Context) error {
 // is read from etcd, which is authoritative.
 type namespaceCache struct {
 	mu     sync.RWMutex
-	active map[string]bool
+	active map[string]namespaceState
+}
+
+// namespaceState is what the cache knows of a namespace, and as of which
+// resourceVersion: an older state never replaces a newer one, so that
+// Delete can mark its namespace at once, before the watch brings it.
+type namespaceState struct {
+	active bool
+	rev    int64
 }
 
 func (c *namespaceCache) isActive(ns string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.active[ns]
+	return c.active[ns].active
 }
 
 func (c *namespaceCache) set(n *corev1.Namespace, deleted bool) {
+	rev, _ := strconv.ParseInt(n.GetMetadata().GetResourceVersion(), 10, 64)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	name := n.GetMetadata().GetName()
-	if deleted || n.GetMetadata().GetDeletionTimestamp() != nil || n.GetStatus().GetPhase() == "Terminating" {
-		delete(c.active, name)
+	if cur, ok := c.active[name]; ok && cur.rev > rev {
 		return
 	}
-	c.active[name] = true
+	if c.active == nil {
+		c.active = map[string]namespaceState{}
+	}
+	active := !deleted && n.GetMetadata().GetDeletionTimestamp() == nil && n.GetStatus().GetPhase() != "Terminating"
+	c.active[name] = namespaceState{active: active, rev: rev}
 }
 
 // run keeps the cache current until ctx ends.
@@ -185,7 +199,7 @@ func (c *namespaceCache) sync(ctx context.Context, s *NamespaceServer) error {
 		return err
 	}
 	c.mu.Lock()
-	c.active = map[string]bool{}
+	c.active = map[string]namespaceState{}
 	c.mu.Unlock()
 	for _, n := range list.Items {
 		c.set(n, false)
