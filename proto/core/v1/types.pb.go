@@ -4183,8 +4183,10 @@ type ServiceSpec struct {
 	ExternalTrafficPolicy    string `protobuf:"bytes,8,opt,name=external_traffic_policy,json=externalTrafficPolicy,proto3" json:"external_traffic_policy,omitempty"`
 	PublishNotReadyAddresses bool   `protobuf:"varint,9,opt,name=publish_not_ready_addresses,json=publishNotReadyAddresses,proto3" json:"publish_not_ready_addresses,omitempty"`
 	InternalTrafficPolicy    string `protobuf:"bytes,10,opt,name=internal_traffic_policy,json=internalTrafficPolicy,proto3" json:"internal_traffic_policy,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// sessionAffinityConfig tunes sessionAffinity ClientIP.
+	SessionAffinityConfig *SessionAffinityConfig `protobuf:"bytes,11,opt,name=session_affinity_config,json=sessionAffinityConfig,proto3" json:"session_affinity_config,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ServiceSpec) Reset() {
@@ -4287,6 +4289,103 @@ func (x *ServiceSpec) GetInternalTrafficPolicy() string {
 	return ""
 }
 
+func (x *ServiceSpec) GetSessionAffinityConfig() *SessionAffinityConfig {
+	if x != nil {
+		return x.SessionAffinityConfig
+	}
+	return nil
+}
+
+type SessionAffinityConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientIp      *ClientIPConfig        `protobuf:"bytes,1,opt,name=client_ip,json=clientIP,proto3" json:"client_ip,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionAffinityConfig) Reset() {
+	*x = SessionAffinityConfig{}
+	mi := &file_core_v1_types_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionAffinityConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionAffinityConfig) ProtoMessage() {}
+
+func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_core_v1_types_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionAffinityConfig.ProtoReflect.Descriptor instead.
+func (*SessionAffinityConfig) Descriptor() ([]byte, []int) {
+	return file_core_v1_types_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *SessionAffinityConfig) GetClientIp() *ClientIPConfig {
+	if x != nil {
+		return x.ClientIp
+	}
+	return nil
+}
+
+type ClientIPConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// timeoutSeconds is how long a client stays with its endpoint (1 to
+	// 86400; 10800, three hours, when unset).
+	TimeoutSeconds *int32 `protobuf:"varint,1,opt,name=timeout_seconds,json=timeoutSeconds,proto3,oneof" json:"timeout_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ClientIPConfig) Reset() {
+	*x = ClientIPConfig{}
+	mi := &file_core_v1_types_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientIPConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientIPConfig) ProtoMessage() {}
+
+func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_core_v1_types_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientIPConfig.ProtoReflect.Descriptor instead.
+func (*ClientIPConfig) Descriptor() ([]byte, []int) {
+	return file_core_v1_types_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ClientIPConfig) GetTimeoutSeconds() int32 {
+	if x != nil && x.TimeoutSeconds != nil {
+		return *x.TimeoutSeconds
+	}
+	return 0
+}
+
 type ServicePort struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -4301,7 +4400,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_core_v1_types_proto_msgTypes[60]
+	mi := &file_core_v1_types_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4313,7 +4412,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[60]
+	mi := &file_core_v1_types_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4326,7 +4425,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{60}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ServicePort) GetName() string {
@@ -4373,7 +4472,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[61]
+	mi := &file_core_v1_types_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4385,7 +4484,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[61]
+	mi := &file_core_v1_types_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4398,7 +4497,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{61}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ServiceStatus) GetLoadBalancer() *LoadBalancerStatus {
@@ -4417,7 +4516,7 @@ type LoadBalancerStatus struct {
 
 func (x *LoadBalancerStatus) Reset() {
 	*x = LoadBalancerStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[62]
+	mi := &file_core_v1_types_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4429,7 +4528,7 @@ func (x *LoadBalancerStatus) String() string {
 func (*LoadBalancerStatus) ProtoMessage() {}
 
 func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[62]
+	mi := &file_core_v1_types_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4442,7 +4541,7 @@ func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerStatus.ProtoReflect.Descriptor instead.
 func (*LoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{62}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *LoadBalancerStatus) GetIngress() []*LoadBalancerIngress {
@@ -4462,7 +4561,7 @@ type LoadBalancerIngress struct {
 
 func (x *LoadBalancerIngress) Reset() {
 	*x = LoadBalancerIngress{}
-	mi := &file_core_v1_types_proto_msgTypes[63]
+	mi := &file_core_v1_types_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4474,7 +4573,7 @@ func (x *LoadBalancerIngress) String() string {
 func (*LoadBalancerIngress) ProtoMessage() {}
 
 func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[63]
+	mi := &file_core_v1_types_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4487,7 +4586,7 @@ func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerIngress.ProtoReflect.Descriptor instead.
 func (*LoadBalancerIngress) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{63}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *LoadBalancerIngress) GetIp() string {
@@ -4516,7 +4615,7 @@ type Endpoints struct {
 
 func (x *Endpoints) Reset() {
 	*x = Endpoints{}
-	mi := &file_core_v1_types_proto_msgTypes[64]
+	mi := &file_core_v1_types_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4528,7 +4627,7 @@ func (x *Endpoints) String() string {
 func (*Endpoints) ProtoMessage() {}
 
 func (x *Endpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[64]
+	mi := &file_core_v1_types_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4541,7 +4640,7 @@ func (x *Endpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoints.ProtoReflect.Descriptor instead.
 func (*Endpoints) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{64}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Endpoints) GetApiVersion() string {
@@ -4583,7 +4682,7 @@ type EndpointSubset struct {
 
 func (x *EndpointSubset) Reset() {
 	*x = EndpointSubset{}
-	mi := &file_core_v1_types_proto_msgTypes[65]
+	mi := &file_core_v1_types_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4595,7 +4694,7 @@ func (x *EndpointSubset) String() string {
 func (*EndpointSubset) ProtoMessage() {}
 
 func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[65]
+	mi := &file_core_v1_types_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4608,7 +4707,7 @@ func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSubset.ProtoReflect.Descriptor instead.
 func (*EndpointSubset) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{65}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *EndpointSubset) GetAddresses() []*EndpointAddress {
@@ -4644,7 +4743,7 @@ type EndpointAddress struct {
 
 func (x *EndpointAddress) Reset() {
 	*x = EndpointAddress{}
-	mi := &file_core_v1_types_proto_msgTypes[66]
+	mi := &file_core_v1_types_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4656,7 +4755,7 @@ func (x *EndpointAddress) String() string {
 func (*EndpointAddress) ProtoMessage() {}
 
 func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[66]
+	mi := &file_core_v1_types_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4669,7 +4768,7 @@ func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAddress.ProtoReflect.Descriptor instead.
 func (*EndpointAddress) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{66}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *EndpointAddress) GetIp() string {
@@ -4711,7 +4810,7 @@ type EndpointPort struct {
 
 func (x *EndpointPort) Reset() {
 	*x = EndpointPort{}
-	mi := &file_core_v1_types_proto_msgTypes[67]
+	mi := &file_core_v1_types_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4723,7 +4822,7 @@ func (x *EndpointPort) String() string {
 func (*EndpointPort) ProtoMessage() {}
 
 func (x *EndpointPort) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[67]
+	mi := &file_core_v1_types_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4736,7 +4835,7 @@ func (x *EndpointPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointPort.ProtoReflect.Descriptor instead.
 func (*EndpointPort) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{67}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *EndpointPort) GetName() string {
@@ -4784,7 +4883,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_core_v1_types_proto_msgTypes[68]
+	mi := &file_core_v1_types_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4796,7 +4895,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[68]
+	mi := &file_core_v1_types_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4809,7 +4908,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{68}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Event) GetApiVersion() string {
@@ -4927,7 +5026,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_core_v1_types_proto_msgTypes[69]
+	mi := &file_core_v1_types_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4939,7 +5038,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[69]
+	mi := &file_core_v1_types_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4952,7 +5051,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{69}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *EventSource) GetComponent() string {
@@ -4983,7 +5082,7 @@ type ConfigMap struct {
 
 func (x *ConfigMap) Reset() {
 	*x = ConfigMap{}
-	mi := &file_core_v1_types_proto_msgTypes[70]
+	mi := &file_core_v1_types_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4995,7 +5094,7 @@ func (x *ConfigMap) String() string {
 func (*ConfigMap) ProtoMessage() {}
 
 func (x *ConfigMap) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[70]
+	mi := &file_core_v1_types_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5008,7 +5107,7 @@ func (x *ConfigMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMap.ProtoReflect.Descriptor instead.
 func (*ConfigMap) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{70}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ConfigMap) GetApiVersion() string {
@@ -5070,7 +5169,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_core_v1_types_proto_msgTypes[71]
+	mi := &file_core_v1_types_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5082,7 +5181,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[71]
+	mi := &file_core_v1_types_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5095,7 +5194,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{71}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Secret) GetApiVersion() string {
@@ -5161,7 +5260,7 @@ type ServiceAccount struct {
 
 func (x *ServiceAccount) Reset() {
 	*x = ServiceAccount{}
-	mi := &file_core_v1_types_proto_msgTypes[72]
+	mi := &file_core_v1_types_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5173,7 +5272,7 @@ func (x *ServiceAccount) String() string {
 func (*ServiceAccount) ProtoMessage() {}
 
 func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[72]
+	mi := &file_core_v1_types_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5186,7 +5285,7 @@ func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccount.ProtoReflect.Descriptor instead.
 func (*ServiceAccount) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{72}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ServiceAccount) GetApiVersion() string {
@@ -5630,7 +5729,7 @@ const file_core_v1_types_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x19.skiff.meta.v1.ObjectMetaR\bmetadata\x12.\n" +
 	"\x04spec\x18\x04 \x01(\v2\x1a.skiff.core.v1.ServiceSpecR\x04spec\x124\n" +
-	"\x06status\x18\x05 \x01(\v2\x1c.skiff.core.v1.ServiceStatusR\x06status\"\x93\x04\n" +
+	"\x06status\x18\x05 \x01(\v2\x1c.skiff.core.v1.ServiceStatusR\x06status\"\xf1\x04\n" +
 	"\vServiceSpec\x120\n" +
 	"\x05ports\x18\x01 \x03(\v2\x1a.skiff.core.v1.ServicePortR\x05ports\x12D\n" +
 	"\bselector\x18\x02 \x03(\v2(.skiff.core.v1.ServiceSpec.SelectorEntryR\bselector\x12\x1d\n" +
@@ -5644,10 +5743,16 @@ const file_core_v1_types_proto_rawDesc = "" +
 	"\x17external_traffic_policy\x18\b \x01(\tR\x15externalTrafficPolicy\x12=\n" +
 	"\x1bpublish_not_ready_addresses\x18\t \x01(\bR\x18publishNotReadyAddresses\x126\n" +
 	"\x17internal_traffic_policy\x18\n" +
-	" \x01(\tR\x15internalTrafficPolicy\x1a;\n" +
+	" \x01(\tR\x15internalTrafficPolicy\x12\\\n" +
+	"\x17session_affinity_config\x18\v \x01(\v2$.skiff.core.v1.SessionAffinityConfigR\x15sessionAffinityConfig\x1a;\n" +
 	"\rSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x15SessionAffinityConfig\x12:\n" +
+	"\tclient_ip\x18\x01 \x01(\v2\x1d.skiff.core.v1.ClientIPConfigR\bclientIP\"R\n" +
+	"\x0eClientIPConfig\x12,\n" +
+	"\x0ftimeout_seconds\x18\x01 \x01(\x05H\x00R\x0etimeoutSeconds\x88\x01\x01B\x12\n" +
+	"\x10_timeout_seconds\"\x8f\x01\n" +
 	"\vServicePort\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x12\n" +
@@ -5763,7 +5868,7 @@ func file_core_v1_types_proto_rawDescGZIP() []byte {
 	return file_core_v1_types_proto_rawDescData
 }
 
-var file_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
+var file_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_core_v1_types_proto_goTypes = []any{
 	(*ObjectReference)(nil),          // 0: skiff.core.v1.ObjectReference
 	(*LocalObjectReference)(nil),     // 1: skiff.core.v1.LocalObjectReference
@@ -5825,45 +5930,47 @@ var file_core_v1_types_proto_goTypes = []any{
 	(*ContainerImage)(nil),           // 57: skiff.core.v1.ContainerImage
 	(*Service)(nil),                  // 58: skiff.core.v1.Service
 	(*ServiceSpec)(nil),              // 59: skiff.core.v1.ServiceSpec
-	(*ServicePort)(nil),              // 60: skiff.core.v1.ServicePort
-	(*ServiceStatus)(nil),            // 61: skiff.core.v1.ServiceStatus
-	(*LoadBalancerStatus)(nil),       // 62: skiff.core.v1.LoadBalancerStatus
-	(*LoadBalancerIngress)(nil),      // 63: skiff.core.v1.LoadBalancerIngress
-	(*Endpoints)(nil),                // 64: skiff.core.v1.Endpoints
-	(*EndpointSubset)(nil),           // 65: skiff.core.v1.EndpointSubset
-	(*EndpointAddress)(nil),          // 66: skiff.core.v1.EndpointAddress
-	(*EndpointPort)(nil),             // 67: skiff.core.v1.EndpointPort
-	(*Event)(nil),                    // 68: skiff.core.v1.Event
-	(*EventSource)(nil),              // 69: skiff.core.v1.EventSource
-	(*ConfigMap)(nil),                // 70: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                   // 71: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),           // 72: skiff.core.v1.ServiceAccount
-	nil,                              // 73: skiff.core.v1.PodSpec.NodeSelectorEntry
-	nil,                              // 74: skiff.core.v1.ResourceRequirements.LimitsEntry
-	nil,                              // 75: skiff.core.v1.ResourceRequirements.RequestsEntry
-	nil,                              // 76: skiff.core.v1.NodeStatus.CapacityEntry
-	nil,                              // 77: skiff.core.v1.NodeStatus.AllocatableEntry
-	nil,                              // 78: skiff.core.v1.ServiceSpec.SelectorEntry
-	nil,                              // 79: skiff.core.v1.ConfigMap.DataEntry
-	nil,                              // 80: skiff.core.v1.ConfigMap.BinaryDataEntry
-	nil,                              // 81: skiff.core.v1.Secret.DataEntry
-	nil,                              // 82: skiff.core.v1.Secret.StringDataEntry
-	(*v1.ObjectMeta)(nil),            // 83: skiff.meta.v1.ObjectMeta
-	(*timestamppb.Timestamp)(nil),    // 84: google.protobuf.Timestamp
+	(*SessionAffinityConfig)(nil),    // 60: skiff.core.v1.SessionAffinityConfig
+	(*ClientIPConfig)(nil),           // 61: skiff.core.v1.ClientIPConfig
+	(*ServicePort)(nil),              // 62: skiff.core.v1.ServicePort
+	(*ServiceStatus)(nil),            // 63: skiff.core.v1.ServiceStatus
+	(*LoadBalancerStatus)(nil),       // 64: skiff.core.v1.LoadBalancerStatus
+	(*LoadBalancerIngress)(nil),      // 65: skiff.core.v1.LoadBalancerIngress
+	(*Endpoints)(nil),                // 66: skiff.core.v1.Endpoints
+	(*EndpointSubset)(nil),           // 67: skiff.core.v1.EndpointSubset
+	(*EndpointAddress)(nil),          // 68: skiff.core.v1.EndpointAddress
+	(*EndpointPort)(nil),             // 69: skiff.core.v1.EndpointPort
+	(*Event)(nil),                    // 70: skiff.core.v1.Event
+	(*EventSource)(nil),              // 71: skiff.core.v1.EventSource
+	(*ConfigMap)(nil),                // 72: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                   // 73: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),           // 74: skiff.core.v1.ServiceAccount
+	nil,                              // 75: skiff.core.v1.PodSpec.NodeSelectorEntry
+	nil,                              // 76: skiff.core.v1.ResourceRequirements.LimitsEntry
+	nil,                              // 77: skiff.core.v1.ResourceRequirements.RequestsEntry
+	nil,                              // 78: skiff.core.v1.NodeStatus.CapacityEntry
+	nil,                              // 79: skiff.core.v1.NodeStatus.AllocatableEntry
+	nil,                              // 80: skiff.core.v1.ServiceSpec.SelectorEntry
+	nil,                              // 81: skiff.core.v1.ConfigMap.DataEntry
+	nil,                              // 82: skiff.core.v1.ConfigMap.BinaryDataEntry
+	nil,                              // 83: skiff.core.v1.Secret.DataEntry
+	nil,                              // 84: skiff.core.v1.Secret.StringDataEntry
+	(*v1.ObjectMeta)(nil),            // 85: skiff.meta.v1.ObjectMeta
+	(*timestamppb.Timestamp)(nil),    // 86: google.protobuf.Timestamp
 }
 var file_core_v1_types_proto_depIdxs = []int32{
-	83,  // 0: skiff.core.v1.Namespace.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	85,  // 0: skiff.core.v1.Namespace.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	3,   // 1: skiff.core.v1.Namespace.spec:type_name -> skiff.core.v1.NamespaceSpec
 	4,   // 2: skiff.core.v1.Namespace.status:type_name -> skiff.core.v1.NamespaceStatus
-	83,  // 3: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	85,  // 3: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	7,   // 4: skiff.core.v1.Pod.spec:type_name -> skiff.core.v1.PodSpec
 	38,  // 5: skiff.core.v1.Pod.status:type_name -> skiff.core.v1.PodStatus
-	83,  // 6: skiff.core.v1.PodTemplateSpec.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	85,  // 6: skiff.core.v1.PodTemplateSpec.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	7,   // 7: skiff.core.v1.PodTemplateSpec.spec:type_name -> skiff.core.v1.PodSpec
 	25,  // 8: skiff.core.v1.PodSpec.volumes:type_name -> skiff.core.v1.Volume
 	8,   // 9: skiff.core.v1.PodSpec.init_containers:type_name -> skiff.core.v1.Container
 	8,   // 10: skiff.core.v1.PodSpec.containers:type_name -> skiff.core.v1.Container
-	73,  // 11: skiff.core.v1.PodSpec.node_selector:type_name -> skiff.core.v1.PodSpec.NodeSelectorEntry
+	75,  // 11: skiff.core.v1.PodSpec.node_selector:type_name -> skiff.core.v1.PodSpec.NodeSelectorEntry
 	32,  // 12: skiff.core.v1.PodSpec.affinity:type_name -> skiff.core.v1.Affinity
 	31,  // 13: skiff.core.v1.PodSpec.tolerations:type_name -> skiff.core.v1.Toleration
 	9,   // 14: skiff.core.v1.Container.ports:type_name -> skiff.core.v1.ContainerPort
@@ -5880,8 +5987,8 @@ var file_core_v1_types_proto_depIdxs = []int32{
 	14,  // 25: skiff.core.v1.EnvVarSource.secret_key_ref:type_name -> skiff.core.v1.SecretKeySelector
 	16,  // 26: skiff.core.v1.EnvFromSource.config_map_ref:type_name -> skiff.core.v1.ConfigMapEnvSource
 	17,  // 27: skiff.core.v1.EnvFromSource.secret_ref:type_name -> skiff.core.v1.SecretEnvSource
-	74,  // 28: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
-	75,  // 29: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
+	76,  // 28: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
+	77,  // 29: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
 	21,  // 30: skiff.core.v1.Probe.exec:type_name -> skiff.core.v1.ExecAction
 	22,  // 31: skiff.core.v1.Probe.http_get:type_name -> skiff.core.v1.HTTPGetAction
 	24,  // 32: skiff.core.v1.Probe.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
@@ -5901,69 +6008,71 @@ var file_core_v1_types_proto_depIdxs = []int32{
 	35,  // 46: skiff.core.v1.PreferredSchedulingTerm.preference:type_name -> skiff.core.v1.NodeSelectorTerm
 	40,  // 47: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
 	39,  // 48: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
-	84,  // 49: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	86,  // 49: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
 	41,  // 50: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
 	41,  // 51: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	84,  // 52: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	84,  // 53: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	86,  // 52: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	86,  // 53: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
 	42,  // 54: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
 	42,  // 55: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
 	43,  // 56: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
 	44,  // 57: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
 	45,  // 58: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
-	84,  // 59: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	84,  // 60: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	84,  // 61: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	83,  // 62: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	86,  // 59: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	86,  // 60: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	86,  // 61: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	85,  // 62: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	0,   // 63: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
-	83,  // 64: skiff.core.v1.Node.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	85,  // 64: skiff.core.v1.Node.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	49,  // 65: skiff.core.v1.Node.spec:type_name -> skiff.core.v1.NodeSpec
 	51,  // 66: skiff.core.v1.Node.status:type_name -> skiff.core.v1.NodeStatus
 	50,  // 67: skiff.core.v1.NodeSpec.taints:type_name -> skiff.core.v1.Taint
-	84,  // 68: skiff.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
-	76,  // 69: skiff.core.v1.NodeStatus.capacity:type_name -> skiff.core.v1.NodeStatus.CapacityEntry
-	77,  // 70: skiff.core.v1.NodeStatus.allocatable:type_name -> skiff.core.v1.NodeStatus.AllocatableEntry
+	86,  // 68: skiff.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
+	78,  // 69: skiff.core.v1.NodeStatus.capacity:type_name -> skiff.core.v1.NodeStatus.CapacityEntry
+	79,  // 70: skiff.core.v1.NodeStatus.allocatable:type_name -> skiff.core.v1.NodeStatus.AllocatableEntry
 	52,  // 71: skiff.core.v1.NodeStatus.conditions:type_name -> skiff.core.v1.NodeCondition
 	53,  // 72: skiff.core.v1.NodeStatus.addresses:type_name -> skiff.core.v1.NodeAddress
 	54,  // 73: skiff.core.v1.NodeStatus.daemon_endpoints:type_name -> skiff.core.v1.NodeDaemonEndpoints
 	56,  // 74: skiff.core.v1.NodeStatus.node_info:type_name -> skiff.core.v1.NodeSystemInfo
 	57,  // 75: skiff.core.v1.NodeStatus.images:type_name -> skiff.core.v1.ContainerImage
-	84,  // 76: skiff.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
-	84,  // 77: skiff.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	86,  // 76: skiff.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	86,  // 77: skiff.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
 	55,  // 78: skiff.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> skiff.core.v1.DaemonEndpoint
-	83,  // 79: skiff.core.v1.Service.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	85,  // 79: skiff.core.v1.Service.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	59,  // 80: skiff.core.v1.Service.spec:type_name -> skiff.core.v1.ServiceSpec
-	61,  // 81: skiff.core.v1.Service.status:type_name -> skiff.core.v1.ServiceStatus
-	60,  // 82: skiff.core.v1.ServiceSpec.ports:type_name -> skiff.core.v1.ServicePort
-	78,  // 83: skiff.core.v1.ServiceSpec.selector:type_name -> skiff.core.v1.ServiceSpec.SelectorEntry
-	62,  // 84: skiff.core.v1.ServiceStatus.load_balancer:type_name -> skiff.core.v1.LoadBalancerStatus
-	63,  // 85: skiff.core.v1.LoadBalancerStatus.ingress:type_name -> skiff.core.v1.LoadBalancerIngress
-	83,  // 86: skiff.core.v1.Endpoints.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	65,  // 87: skiff.core.v1.Endpoints.subsets:type_name -> skiff.core.v1.EndpointSubset
-	66,  // 88: skiff.core.v1.EndpointSubset.addresses:type_name -> skiff.core.v1.EndpointAddress
-	66,  // 89: skiff.core.v1.EndpointSubset.not_ready_addresses:type_name -> skiff.core.v1.EndpointAddress
-	67,  // 90: skiff.core.v1.EndpointSubset.ports:type_name -> skiff.core.v1.EndpointPort
-	0,   // 91: skiff.core.v1.EndpointAddress.target_ref:type_name -> skiff.core.v1.ObjectReference
-	83,  // 92: skiff.core.v1.Event.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	0,   // 93: skiff.core.v1.Event.involved_object:type_name -> skiff.core.v1.ObjectReference
-	69,  // 94: skiff.core.v1.Event.source:type_name -> skiff.core.v1.EventSource
-	84,  // 95: skiff.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
-	84,  // 96: skiff.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
-	84,  // 97: skiff.core.v1.Event.event_time:type_name -> google.protobuf.Timestamp
-	83,  // 98: skiff.core.v1.ConfigMap.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	79,  // 99: skiff.core.v1.ConfigMap.data:type_name -> skiff.core.v1.ConfigMap.DataEntry
-	80,  // 100: skiff.core.v1.ConfigMap.binary_data:type_name -> skiff.core.v1.ConfigMap.BinaryDataEntry
-	83,  // 101: skiff.core.v1.Secret.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	81,  // 102: skiff.core.v1.Secret.data:type_name -> skiff.core.v1.Secret.DataEntry
-	82,  // 103: skiff.core.v1.Secret.string_data:type_name -> skiff.core.v1.Secret.StringDataEntry
-	83,  // 104: skiff.core.v1.ServiceAccount.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	0,   // 105: skiff.core.v1.ServiceAccount.secrets:type_name -> skiff.core.v1.ObjectReference
-	1,   // 106: skiff.core.v1.ServiceAccount.image_pull_secrets:type_name -> skiff.core.v1.LocalObjectReference
-	107, // [107:107] is the sub-list for method output_type
-	107, // [107:107] is the sub-list for method input_type
-	107, // [107:107] is the sub-list for extension type_name
-	107, // [107:107] is the sub-list for extension extendee
-	0,   // [0:107] is the sub-list for field type_name
+	63,  // 81: skiff.core.v1.Service.status:type_name -> skiff.core.v1.ServiceStatus
+	62,  // 82: skiff.core.v1.ServiceSpec.ports:type_name -> skiff.core.v1.ServicePort
+	80,  // 83: skiff.core.v1.ServiceSpec.selector:type_name -> skiff.core.v1.ServiceSpec.SelectorEntry
+	60,  // 84: skiff.core.v1.ServiceSpec.session_affinity_config:type_name -> skiff.core.v1.SessionAffinityConfig
+	61,  // 85: skiff.core.v1.SessionAffinityConfig.client_ip:type_name -> skiff.core.v1.ClientIPConfig
+	64,  // 86: skiff.core.v1.ServiceStatus.load_balancer:type_name -> skiff.core.v1.LoadBalancerStatus
+	65,  // 87: skiff.core.v1.LoadBalancerStatus.ingress:type_name -> skiff.core.v1.LoadBalancerIngress
+	85,  // 88: skiff.core.v1.Endpoints.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	67,  // 89: skiff.core.v1.Endpoints.subsets:type_name -> skiff.core.v1.EndpointSubset
+	68,  // 90: skiff.core.v1.EndpointSubset.addresses:type_name -> skiff.core.v1.EndpointAddress
+	68,  // 91: skiff.core.v1.EndpointSubset.not_ready_addresses:type_name -> skiff.core.v1.EndpointAddress
+	69,  // 92: skiff.core.v1.EndpointSubset.ports:type_name -> skiff.core.v1.EndpointPort
+	0,   // 93: skiff.core.v1.EndpointAddress.target_ref:type_name -> skiff.core.v1.ObjectReference
+	85,  // 94: skiff.core.v1.Event.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	0,   // 95: skiff.core.v1.Event.involved_object:type_name -> skiff.core.v1.ObjectReference
+	71,  // 96: skiff.core.v1.Event.source:type_name -> skiff.core.v1.EventSource
+	86,  // 97: skiff.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
+	86,  // 98: skiff.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
+	86,  // 99: skiff.core.v1.Event.event_time:type_name -> google.protobuf.Timestamp
+	85,  // 100: skiff.core.v1.ConfigMap.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	81,  // 101: skiff.core.v1.ConfigMap.data:type_name -> skiff.core.v1.ConfigMap.DataEntry
+	82,  // 102: skiff.core.v1.ConfigMap.binary_data:type_name -> skiff.core.v1.ConfigMap.BinaryDataEntry
+	85,  // 103: skiff.core.v1.Secret.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	83,  // 104: skiff.core.v1.Secret.data:type_name -> skiff.core.v1.Secret.DataEntry
+	84,  // 105: skiff.core.v1.Secret.string_data:type_name -> skiff.core.v1.Secret.StringDataEntry
+	85,  // 106: skiff.core.v1.ServiceAccount.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	0,   // 107: skiff.core.v1.ServiceAccount.secrets:type_name -> skiff.core.v1.ObjectReference
+	1,   // 108: skiff.core.v1.ServiceAccount.image_pull_secrets:type_name -> skiff.core.v1.LocalObjectReference
+	109, // [109:109] is the sub-list for method output_type
+	109, // [109:109] is the sub-list for method input_type
+	109, // [109:109] is the sub-list for extension type_name
+	109, // [109:109] is the sub-list for extension extendee
+	0,   // [0:109] is the sub-list for field type_name
 }
 
 func init() { file_core_v1_types_proto_init() }
@@ -5983,17 +6092,18 @@ func file_core_v1_types_proto_init() {
 	file_core_v1_types_proto_msgTypes[31].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[41].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[47].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[66].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[70].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[71].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[61].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[68].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[72].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[73].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[74].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_core_v1_types_proto_rawDesc), len(file_core_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   83,
+			NumMessages:   85,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
