@@ -1,0 +1,151 @@
+package proxier
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+
+// A change to one Service's endpoints rewrites that Service's chains
+// only, and deletes the chain of the endpoint that went away.
+func TestPartialSyncWritesOnlyChangedChains(t *testing.T) {
+	ipt := &fakeIPTables{}
+	p := newTestProxier(t, ipt, RenderConfig{ClusterCIDR: "10.244.0.0/16"})
+	p.OnServiceUpdate(service("web", "10.96.0.10", "ClusterIP", port{protocol: "TCP", port: 80}))
+	p.OnServiceUpdate(service("other", "10.96.0.11", "ClusterIP", port{protocol: "TCP", port: 80}))
+	p.OnEndpointsUpdate(endpoints("web", []string{"10.244.1.2", "10.244.1.3"}, epPort{port: 8080, protocol: "TCP"}))
+	p.OnEndpointsUpdate(endpoints("other", []string{"10.244.1.9"}, epPort{port: 8080, protocol: "TCP"}))
+	ctx := context.Background()
+	if err := p.Sync(ctx); err != nil || len(ipt.restores) != 0 {
+		t.Fatalf("before SetSynced: err %v, %d restores; want nothing applied", err, len(ipt.restores))
+	}
+	p.SetSynced()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(ipt.jumps) != len(jumps) {
+		t.Errorf("full sync ensured %d jumps, want %d", len(ipt.jumps), len(jumps))
+	}
+
+	// Nothing changed: nothing written.
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(ipt.restores) != 1 {
+		t.Fatalf("an unchanged sync restored %q", ipt.last(t))
+	}
+
+	p.OnEndpointsUpdate(endpoints("web", []string{"10.244.1.2", "10.244.1.4"}, epPort{port: 8080, protocol: "TCP"}))
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := ipt.last(t)
+	svc := serviceChainName("ns/web", "tcp")
+	gone := endpointChainName("ns/web", "tcp", "10.244.1.3:8080")
+	added := endpointChainName("ns/web", "tcp", "10.244.1.4:8080")
+	kept := endpointChainName("ns/web", "tcp", "10.244.1.2:8080")
+	want := []string{"*nat\n", ":" + svc + " ", ":" + added + " ", "-X " + gone + "\n", "-A " + added + " "}
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("partial restore lacks %q:\n%s", w, got)
+		}
+	}
+	notWant := []string{"*filter", ":KUBE-SERVICES", ":" + kept, serviceChainName("ns/other", "tcp")}
+	for _, w := range notWant {
+		if strings.Contains(got, w) {
+			t.Errorf("partial restore rewrites %q, which did not change:\n%s", w, got)
+		}
+	}
+
+	// The Service goes: its chains are deleted, KUBE-SERVICES rewritten.
+	p.OnServiceDelete(service("web", "10.96.0.10", "ClusterIP"))
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got = ipt.last(t)
+	for _, w := range []string{"-X " + svc + "\n", "-X " + kept + "\n", "-X " + added + "\n", ":KUBE-SERVICES - [0:0]"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("restore after delete lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+// A failed sync makes the next one full, and /healthz stale meanwhile.
+func TestFailedSyncRetriesFullAndReportsStale(t *testing.T) {
+	ipt := &fakeIPTables{}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newTestProxier(t, ipt, RenderConfig{})
+	p.cfg.Now = func() time.Time { return now }
+	p.lastSuccess.Store(now.UnixNano())
+	p.OnServiceUpdate(service("web", "10.96.0.10", "ClusterIP", port{protocol: "TCP", port: 80}))
+	p.SetSynced()
+	ctx := context.Background()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Healthy(); err != nil {
+		t.Fatalf("healthy after a sync: %v", err)
+	}
+	ipt.fail = errors.New("iptables-restore: exit status 1")
+	p.OnEndpointsUpdate(endpoints("web", []string{"10.244.1.2"}, epPort{port: 80, protocol: "TCP"}))
+	if err := p.Sync(ctx); err == nil {
+		t.Fatal("sync succeeded with a failing iptables-restore")
+	}
+	if err := p.Healthy(); err == nil || !strings.HasPrefix(err.Error(), "stale") {
+		t.Fatalf("Healthy after a failed sync = %v, want stale", err)
+	}
+	ipt.fail = nil
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ipt.last(t); !strings.Contains(got, ":KUBE-MARK-MASQ") {
+		t.Errorf("sync after a failure is not full:\n%s", got)
+	}
+	if err := p.Healthy(); err != nil {
+		t.Fatalf("healthy again after a good sync: %v", err)
+	}
+	now = now.Add(2*p.cfg.SyncPeriod + time.Second)
+	if err := p.Healthy(); err == nil || !strings.Contains(err.Error(), "stale") {
+		t.Fatalf("Healthy with no sync for 2 sync periods = %v, want stale", err)
+	}
+}
+
+// Stale UDP flows are flushed: to endpoints that went away, and to a
+// Service that had none.
+func TestStaleUDPFlowsFlushed(t *testing.T) {
+	ipt := &fakeIPTables{}
+	ct := &fakeConntrack{}
+	p := newTestProxier(t, ipt, RenderConfig{})
+	p.cfg.Conntrack = ct
+	p.OnServiceUpdate(service("dns", "10.96.0.10", "ClusterIP", port{protocol: "UDP", port: 53}))
+	p.SetSynced()
+	ctx := context.Background()
+	steps := []struct {
+		ips  []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{"10.244.1.5", "10.244.1.6"}, []string{"-p udp --orig-dst 10.96.0.10"}},
+		{[]string{"10.244.1.6"}, []string{"-p udp --orig-dst 10.96.0.10 --dst-nat 10.244.1.5"}},
+	}
+	for i, s := range steps {
+		ct.calls = nil
+		p.OnEndpointsUpdate(endpoints("dns", s.ips, epPort{port: 53, protocol: "UDP"}))
+		if err := p.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ct.calls, ";") != strings.Join(s.want, ";") {
+			t.Errorf("step %d: conntrack -D %q, want %q", i, ct.calls, s.want)
+		}
+	}
+}
+
+type fakeConntrack struct{ calls []string }
+
+func (f *fakeConntrack) Delete(_ context.Context, args ...string) error {
+	f.calls = append(f.calls, strings.Join(args, " "))
+	return nil
+}
