@@ -8,7 +8,6 @@ import (
 	"time"
 )
 
-
 // A change to one Service's endpoints rewrites that Service's chains
 // only, and deletes the chain of the endpoint that went away.
 func TestPartialSyncWritesOnlyChangedChains(t *testing.T) {
