@@ -6,6 +6,7 @@
 package proxier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ type Proxier struct {
 	applied      map[string]*serviceRules
 	appliedFixed map[string][]byte
 	lastFull     time.Time
+	// listChains: the next full sync reads the chains iptables has, to
+	// delete ours that it does not want (at start, and after a failure).
+	listChains bool
 
 	lastSuccess atomic.Int64 // unix nanoseconds
 	lastErr     atomic.Pointer[string]
@@ -111,6 +115,7 @@ func New(lg *zap.Logger, cfg Config) (*Proxier, error) {
 		cache:        map[string]*cachedRules{},
 		applied:      map[string]*serviceRules{},
 		appliedFixed: map[string][]byte{},
+		listChains:   true,
 	}
 	p.lastSuccess.Store(cfg.Now().UnixNano())
 	return p, nil
@@ -190,6 +195,13 @@ func (p *Proxier) SetSynced() {
 	p.Trigger()
 }
 
+// RequestFullSync makes the next sync rewrite every chain.
+func (p *Proxier) RequestFullSync() {
+	p.mu.Lock()
+	p.needFull = true
+	p.mu.Unlock()
+}
+
 // Trigger asks for a sync; triggers arriving before it runs coalesce.
 func (p *Proxier) Trigger() {
 	select {
@@ -211,9 +223,7 @@ func (p *Proxier) Run(ctx context.Context) {
 			return
 		case <-p.trigger:
 		case <-timer.C:
-			p.mu.Lock()
-			p.needFull = true
-			p.mu.Unlock()
+			p.RequestFullSync()
 		}
 		if wait := p.cfg.MinSyncPeriod - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
@@ -272,6 +282,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	err := p.sync(ctx, full, keys, svcs, eps)
 	end := p.cfg.Now()
 	if err != nil {
+		p.listChains = true
 		p.mu.Lock()
 		p.needFull = true
 		for k, t := range changes {
@@ -330,11 +341,13 @@ func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*co
 		if err := p.bootstrap(); err != nil {
 			return err
 		}
-		existing, err := p.cfg.IPTables.Chains(ctx, tableNAT)
-		if err != nil {
-			return err
+		if p.listChains {
+			existing, err := p.cfg.IPTables.Chains(ctx, tableNAT)
+			if err != nil {
+				return err
+			}
+			in.existingNAT = existing
 		}
-		in.existingNAT = existing
 	}
 	pl := makePlan(in)
 	if buf := pl.buffer(); len(buf) > 0 {
@@ -348,6 +361,7 @@ func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*co
 		zap.Int("natChainsWritten", len(pl.nat.write)), zap.Int("natChainsDeleted", len(pl.nat.del)))
 
 	p.applied = now
+	p.listChains = false
 	fixed := make(map[string][]byte, len(natFixed)+len(filterFixed))
 	for _, c := range natFixed {
 		fixed[tableNAT+"/"+c.name] = c.rules
@@ -410,20 +424,11 @@ func localAddresses() ([]net.IP, error) {
 
 func countRules(fixed []chainRules, rendered []*serviceRules) int {
 	n := 0
-	count := func(b []byte) {
-		for _, c := range b {
-			if c == '\n' {
-				n++
-			}
-		}
-	}
 	for _, c := range fixed {
-		count(c.rules)
+		n += bytes.Count(c.rules, []byte{'\n'})
 	}
 	for _, r := range rendered {
-		for _, c := range r.chains {
-			count(c.rules)
-		}
+		n += r.natRules
 	}
 	return n
 }

@@ -28,6 +28,7 @@ type serviceRules struct {
 	rejects    []byte       // filter KUBE-SERVICES lines (no endpoints)
 	extRejects []byte       // filter KUBE-EXTERNAL-SERVICES lines (no endpoints)
 	ports      []servicePort
+	natRules   int // rules in chains
 }
 
 // chainRules is a chain's name and its rules ("-A NAME …" lines).
@@ -87,6 +88,9 @@ func renderService(cfg *RenderConfig, ports []servicePort) *serviceRules {
 		}
 	}
 	r.services, r.nodePorts, r.rejects, r.extRejects = svcs.Bytes(), nps.Bytes(), rej.Bytes(), ext.Bytes()
+	for _, c := range r.chains {
+		r.natRules += bytes.Count(c.rules, []byte{'\n'})
+	}
 	return r
 }
 
