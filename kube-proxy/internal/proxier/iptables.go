@@ -21,8 +21,9 @@ type IPTables interface {
 	// Restore applies an iptables-restore buffer with --noflush: chains it
 	// declares are flushed and rewritten, nothing else is touched.
 	Restore(ctx context.Context, data []byte) error
-	// Chains lists the chains of table.
-	Chains(ctx context.Context, table string) ([]string, error)
+	// Save reads table with iptables-save: every chain with its rules
+	// ("-A CHAIN …" lines as iptables-save prints them).
+	Save(ctx context.Context, table string) (map[string][]string, error)
 	// EnsureChain makes chain in table unless it exists.
 	EnsureChain(table, chain string) error
 	// EnsureJump inserts rule first in chain unless it is there already.
@@ -96,7 +97,7 @@ func (e *execIPTables) Restore(ctx context.Context, data []byte) error {
 	return fmt.Errorf("iptables-restore: %w: %s", err, msg)
 }
 
-func (e *execIPTables) Chains(ctx context.Context, table string) ([]string, error) {
+func (e *execIPTables) Save(ctx context.Context, table string) (map[string][]string, error) {
 	out, err := exec.CommandContext(ctx, "iptables-save", "-t", table).Output()
 	if err != nil {
 		var ee *exec.ExitError
@@ -105,17 +106,31 @@ func (e *execIPTables) Chains(ctx context.Context, table string) ([]string, erro
 		}
 		return nil, fmt.Errorf("iptables-save -t %s: %w", table, err)
 	}
-	var chains []string
+	return parseSave(out)
+}
+
+// parseSave reads one table of iptables-save output.
+func parseSave(out []byte) (map[string][]string, error) {
+	chains := map[string][]string{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, ":") {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, ":"):
 			if name, _, ok := strings.Cut(l[1:], " "); ok {
-				chains = append(chains, name)
+				chains[name] = nil
+			}
+		case strings.HasPrefix(l, "-A "):
+			if name, _, ok := strings.Cut(l[3:], " "); ok {
+				chains[name] = append(chains[name], l)
 			}
 		}
 	}
-	return chains, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read iptables-save output: %w", err)
+	}
+	return chains, nil
 }
 
 func (e *execIPTables) EnsureChain(table, chain string) error {

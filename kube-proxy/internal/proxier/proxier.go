@@ -70,9 +70,6 @@ type Proxier struct {
 	applied      map[string]*serviceRules
 	appliedFixed map[string][]byte
 	lastFull     time.Time
-	// listChains: the next full sync reads the chains iptables has, to
-	// delete ours that it does not want (at start, and after a failure).
-	listChains bool
 
 	lastSuccess atomic.Int64 // unix nanoseconds
 	lastErr     atomic.Pointer[string]
@@ -115,7 +112,6 @@ func New(lg *zap.Logger, cfg Config) (*Proxier, error) {
 		cache:        map[string]*cachedRules{},
 		applied:      map[string]*serviceRules{},
 		appliedFixed: map[string][]byte{},
-		listChains:   true,
 	}
 	p.lastSuccess.Store(cfg.Now().UnixNano())
 	return p, nil
@@ -282,7 +278,6 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	err := p.sync(ctx, full, keys, svcs, eps)
 	end := p.cfg.Now()
 	if err != nil {
-		p.listChains = true
 		p.mu.Lock()
 		p.needFull = true
 		for k, t := range changes {
@@ -341,13 +336,11 @@ func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*co
 		if err := p.bootstrap(); err != nil {
 			return err
 		}
-		if p.listChains {
-			existing, err := p.cfg.IPTables.Chains(ctx, tableNAT)
-			if err != nil {
-				return err
-			}
-			in.existingNAT = existing
+		actual, err := p.cfg.IPTables.Save(ctx, tableNAT)
+		if err != nil {
+			return err
 		}
+		in.actualNAT = actual
 	}
 	pl := makePlan(in)
 	if buf := pl.buffer(); len(buf) > 0 {
@@ -361,7 +354,6 @@ func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*co
 		zap.Int("natChainsWritten", len(pl.nat.write)), zap.Int("natChainsDeleted", len(pl.nat.del)))
 
 	p.applied = now
-	p.listChains = false
 	fixed := make(map[string][]byte, len(natFixed)+len(filterFixed))
 	for _, c := range natFixed {
 		fixed[tableNAT+"/"+c.name] = c.rules
@@ -460,16 +452,17 @@ func Cleanup(ctx context.Context, ipt IPTables) error {
 		table string
 		u     *tableUpdate
 	}{{tableNAT, &pl.nat}, {tableFilter, &pl.filter}} {
-		chains, err := ipt.Chains(ctx, t.table)
+		chains, err := ipt.Save(ctx, t.table)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		for _, c := range chains {
+		for c := range chains {
 			if ownedChain(t.table, c) {
 				t.u.del = append(t.u.del, c)
 			}
 		}
+		slices.Sort(t.u.del)
 	}
 	if buf := pl.buffer(); len(buf) > 0 {
 		if err := ipt.Restore(ctx, buf); err != nil {

@@ -34,8 +34,12 @@ func (f *fakeIPTables) Restore(_ context.Context, data []byte) error {
 	f.restores = append(f.restores, slices.Clone(data))
 	return nil
 }
-func (f *fakeIPTables) Chains(_ context.Context, table string) ([]string, error) {
-	return f.chains[table], nil
+func (f *fakeIPTables) Save(_ context.Context, table string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, c := range f.chains[table] {
+		out[c] = nil
+	}
+	return out, nil
 }
 func (f *fakeIPTables) EnsureChain(string, string) error { return nil }
 func (f *fakeIPTables) EnsureJump(table, chain string, rule []string) error {

@@ -54,9 +54,28 @@ type planInput struct {
 	// the shared chains now and as last applied ("table/chain" keys)
 	natFixed, filterFixed []chainRules
 	appliedFixed          map[string][]byte
-	// existingNAT are the nat chains iptables has (read on the first full
-	// sync and after a failure)
-	existingNAT []string
+	// actualNAT is the nat table as iptables has it (full syncs)
+	actualNAT map[string][]string
+}
+
+// signature is what a full sync compares between a chain's rules (lines
+// without newlines) as rendered and as iptables-save prints them: the number of rules and, in order, each
+// rule's target with its options ("-j DNAT --to-destination 10.244.1.2:8080"),
+// which iptables-save prints as written. It catches rules flushed,
+// deleted, added, reordered or redirected.
+func signature(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		if i := strings.LastIndex(l, " -j "); i >= 0 {
+			b.WriteString(l[i:])
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func renderedSignature(rules []byte) string {
+	return signature(strings.Split(strings.TrimSuffix(string(rules), "\n"), "\n"))
 }
 
 func makePlan(in planInput) plan {
@@ -85,7 +104,14 @@ func makePlan(in planInput) plan {
 		}
 		for _, c := range r.chains {
 			prev, ok := oldChains[c.name]
-			if in.full || !ok || !bytes.Equal(prev, c.rules) {
+			switch {
+			case in.full:
+				// rewritten unless iptables has it as last applied
+				actual, exists := in.actualNAT[c.name]
+				if !ok || !bytes.Equal(prev, c.rules) || !exists || signature(actual) != renderedSignature(c.rules) {
+					p.nat.write = append(p.nat.write, c)
+				}
+			case !ok || !bytes.Equal(prev, c.rules):
 				p.nat.write = append(p.nat.write, c)
 			}
 			delete(oldChains, c.name)
@@ -108,7 +134,7 @@ func makePlan(in planInput) plan {
 				p.nat.del = append(p.nat.del, name)
 			}
 		}
-		for _, name := range in.existingNAT {
+		for name := range in.actualNAT {
 			stale(name)
 		}
 		for _, old := range in.applied {

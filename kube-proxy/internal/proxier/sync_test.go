@@ -148,3 +148,62 @@ func (f *fakeConntrack) Delete(_ context.Context, args ...string) error {
 	f.calls = append(f.calls, strings.Join(args, " "))
 	return nil
 }
+
+// A full sync compares the chains with what iptables has and rewrites
+// the ones someone changed; the others stay as they are.
+func TestFullSyncRepairsChangedChains(t *testing.T) {
+	ipt := &fakeIPTables{}
+	p := newTestProxier(t, ipt, RenderConfig{})
+	p.OnServiceUpdate(service("web", "10.96.0.10", "ClusterIP", port{protocol: "TCP", port: 80}))
+	p.OnEndpointsUpdate(endpoints("web", []string{"10.244.1.2", "10.244.1.3"}, epPort{port: 8080, protocol: "TCP"}))
+	p.SetSynced()
+	ctx := context.Background()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc := serviceChainName("ns/web", "tcp")
+	sep2 := endpointChainName("ns/web", "tcp", "10.244.1.2:8080")
+	sep3 := endpointChainName("ns/web", "tcp", "10.244.1.3:8080")
+	saved := `*nat
+:KUBE-SERVICES - [0:0]
+:` + svc + ` - [0:0]
+:` + sep2 + ` - [0:0]
+:` + sep3 + ` - [0:0]
+:KUBE-SEP-STALE0000000000 - [0:0]
+-A ` + svc + ` -m comment --comment "ns/web -> 10.244.1.2:8080" -m statistic --mode random --probability 0.50000000000 -j ` + sep2 + `
+-A ` + svc + ` -m comment --comment "ns/web -> 10.244.1.3:8080" -j ` + sep3 + `
+-A ` + sep2 + ` -s 10.244.1.2/32 -m comment --comment ns/web -j KUBE-MARK-MASQ
+-A ` + sep2 + ` -p tcp -m comment --comment ns/web -m tcp -j DNAT --to-destination 10.244.1.2:8080
+-A ` + sep3 + ` -s 10.244.1.3/32 -m comment --comment ns/web -j KUBE-MARK-MASQ
+COMMIT
+`
+	actual, err := parseSave([]byte(saved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cfg.IPTables = &savedIPTables{fakeIPTables: ipt, actual: actual}
+	p.RequestFullSync()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := ipt.last(t)
+	for _, w := range []string{":" + sep3 + " ", "-X KUBE-SEP-STALE0000000000\n", ":KUBE-SERVICES ", ":KUBE-MARK-MASQ "} {
+		if !strings.Contains(got, w) {
+			t.Errorf("full sync lacks %q:\n%s", w, got)
+		}
+	}
+	for _, w := range []string{":" + svc, ":" + sep2} {
+		if strings.Contains(got, w) {
+			t.Errorf("full sync rewrites %q, which iptables has as applied:\n%s", w, got)
+		}
+	}
+}
+
+type savedIPTables struct {
+	*fakeIPTables
+	actual map[string][]string
+}
+
+func (s *savedIPTables) Save(context.Context, string) (map[string][]string, error) {
+	return s.actual, nil
+}
