@@ -24,10 +24,11 @@ func BenchmarkProxierSync(b *testing.B) {
 	if rootNetns() {
 		b.Fatal("BenchmarkProxierSync writes iptables rules: run it in a network namespace (make bench-proxy)")
 	}
-	ipt, err := proxier.NewIPTables()
+	real, err := proxier.NewIPTables()
 	if err != nil {
 		b.Fatal(err)
 	}
+	ipt := &timedIPTables{IPTables: real}
 	ctx := context.Background()
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("full/services=%d", n), func(b *testing.B) {
@@ -63,6 +64,7 @@ func BenchmarkProxierSync(b *testing.B) {
 		const changes = 20
 		var total time.Duration
 		b.ResetTimer()
+		ipt.restore, ipt.bytes = 0, 0
 		cpu := cpuTime()
 		for i := range b.N * changes {
 			ep := endpointsOf(i%10000, 5)
@@ -77,6 +79,8 @@ func BenchmarkProxierSync(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N*changes), "ms/change")
 		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N*changes), "cpu-ms/change")
+		b.ReportMetric(float64(ipt.restore.Microseconds())/1000/float64(b.N*changes), "restore-ms/change")
+		b.ReportMetric(float64(ipt.bytes)/float64(b.N*changes), "restore-bytes/change")
 		cleanup(b, ipt)
 	})
 }
@@ -118,6 +122,20 @@ func cleanup(b *testing.B, ipt proxier.IPTables) {
 	if err := proxier.Cleanup(context.Background(), ipt); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// timedIPTables adds up the time spent in iptables-restore.
+type timedIPTables struct {
+	proxier.IPTables
+	restore time.Duration
+	bytes   int
+}
+
+func (t *timedIPTables) Restore(ctx context.Context, data []byte) error {
+	t.bytes += len(data)
+	start := time.Now()
+	defer func() { t.restore += time.Since(start) }()
+	return t.IPTables.Restore(ctx, data)
 }
 
 // cpuTime is the user and system time of this process and its waited-for

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,7 +307,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	return nil
 }
 
-func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*corev1.Service, eps []*corev1.Endpoints) error {
+func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*corev1.Service, eps []*corev1.Endpoints) (err error) {
 	rc := p.cfg.RenderConfig
 	if len(p.cfg.NodePortCIDRs) > 0 {
 		addrs, err := p.nodePortAddresses()
@@ -333,14 +334,27 @@ func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*co
 	in := planInput{full: full, keys: keys, now: now, applied: p.applied,
 		natFixed: natFixed, filterFixed: filterFixed, appliedFixed: p.appliedFixed}
 	if full {
-		if err := p.bootstrap(); err != nil {
+		saved := map[string]map[string][]string{}
+		for _, table := range []string{tableFilter, tableNAT} {
+			t, err := p.cfg.IPTables.Save(ctx, table)
+			if err != nil {
+				return err
+			}
+			saved[table] = t
+		}
+		if err := p.ensureChains(saved, p.lastFull.IsZero()); err != nil {
 			return err
 		}
-		actual, err := p.cfg.IPTables.Save(ctx, tableNAT)
-		if err != nil {
-			return err
-		}
-		in.actualNAT = actual
+		in.actualNAT = saved[tableNAT]
+		// The jumps from the built-in chains go in after the rules: the
+		// kernel (nf_tables) checks everything reachable from a built-in
+		// chain at each commit that adds jumps, so the chains are cheaper
+		// to fill while nothing reaches them yet.
+		defer func() {
+			if err == nil {
+				err = p.ensureJumps(saved, p.lastFull.IsZero())
+			}
+		}()
 	}
 	pl := makePlan(in)
 	if buf := pl.buffer(); len(buf) > 0 {
@@ -365,20 +379,57 @@ func (p *Proxier) sync(ctx context.Context, full bool, keys []string, svcs []*co
 	return nil
 }
 
-// bootstrap makes the shared chains and the jumps to them from the
-// built-in chains, restoring any that someone deleted.
-func (p *Proxier) bootstrap() error {
+// ensureChains makes the shared chains with go-iptables: all of them on
+// the first sync, then those missing from saved (the tables as
+// iptables-save printed them), which someone deleted. Checking the saved
+// tables rather than making one iptables call per chain or rule keeps
+// periodic syncs cheap: with the nft backend every call reads the table.
+func (p *Proxier) ensureChains(saved map[string]map[string][]string, first bool) error {
 	for _, c := range fixedChainNames {
+		if _, ok := saved[c.table][c.chain]; ok && !first {
+			continue
+		}
 		if err := p.cfg.IPTables.EnsureChain(c.table, c.chain); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// ensureJumps puts the jumps to the shared chains into the built-in
+// chains with go-iptables (which checks each first): all of them on the
+// first sync, then those missing from saved.
+func (p *Proxier) ensureJumps(saved map[string]map[string][]string, first bool) error {
 	for _, j := range jumps {
+		if !first && hasJump(saved[j.table][j.chain], j) {
+			continue
+		}
+		if !first {
+			p.lg.Info("restoring a jump someone deleted", zap.String("table", j.table), zap.String("chain", j.chain),
+				zap.String("rule", strings.Join(j.rule, " ")))
+		}
 		if err := p.cfg.IPTables.EnsureJump(j.table, j.chain, j.rule); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// hasJump reports whether rules (iptables-save lines) hold j: a rule to
+// j's target with j's comment.
+func hasJump(rules []string, j jump) bool {
+	target, comment := j.rule[len(j.rule)-1], ""
+	for i, w := range j.rule {
+		if w == "--comment" && i+1 < len(j.rule) {
+			comment = j.rule[i+1]
+		}
+	}
+	for _, r := range rules {
+		if strings.HasSuffix(r, " -j "+target) && strings.Contains(r, comment) {
+			return true
+		}
+	}
+	return false
 }
 
 // nodePortAddresses are the local addresses inside --nodeport-addresses.

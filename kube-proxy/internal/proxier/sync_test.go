@@ -207,3 +207,46 @@ type savedIPTables struct {
 func (s *savedIPTables) Save(context.Context, string) (map[string][]string, error) {
 	return s.actual, nil
 }
+
+// A jump someone deleted from a built-in chain is put back by the next
+// full sync; the ones in place are not touched.
+func TestFullSyncRestoresDeletedJump(t *testing.T) {
+	ipt := &fakeIPTables{}
+	p := newTestProxier(t, ipt, RenderConfig{})
+	p.SetSynced()
+	ctx := context.Background()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	saved := map[string][]string{}
+	for _, c := range fixedChainNames {
+		saved[c.chain] = nil
+	}
+	saved["PREROUTING"] = []string{`-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`}
+	saved["POSTROUTING"] = []string{`-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING`}
+	saved["OUTPUT"] = []string{`-A OUTPUT -d 10.123.0.2/32 -j RETURN`, // not ours, and no jump of ours
+		`-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`} // filter's
+	saved["INPUT"] = []string{`-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES`}
+	saved["FORWARD"] = []string{`-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`}
+	ipt.jumps = nil
+	p.cfg.IPTables = &savedIPTables{fakeIPTables: ipt, actual: saved}
+	p.RequestFullSync()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// (savedIPTables answers for both tables with one map.)
+	for _, j := range ipt.jumps {
+		if strings.HasPrefix(j, "nat/PREROUTING") || strings.HasPrefix(j, "nat/POSTROUTING") || strings.HasPrefix(j, "filter/INPUT") {
+			t.Errorf("re-ensured a jump that is in place: %s", j)
+		}
+	}
+	delete(saved, "PREROUTING")
+	ipt.jumps = nil
+	p.RequestFullSync()
+	if err := p.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(ipt.jumps) != 1 || !strings.HasPrefix(ipt.jumps[0], "nat/PREROUTING") {
+		t.Errorf("ensured %q, want the deleted nat/PREROUTING jump only", ipt.jumps)
+	}
+}

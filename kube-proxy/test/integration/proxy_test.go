@@ -471,6 +471,14 @@ func TestKubeProxyInNetworkNamespaces(t *testing.T) {
 		})
 		both(t, answers(t, l.node, webVIP, 40))
 	})
+	t.Run("a deleted jump is restored on the next full sync", func(t *testing.T) {
+		l.node.MustRun("iptables", "-t", "nat", "-D", "OUTPUT", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES")
+		eventually(t, 4*syncPeriod, "nat OUTPUT jump to KUBE-SERVICES restored", func() error {
+			_, err := l.node.Run("iptables", "-t", "nat", "-C", "OUTPUT", "-m", "comment", "--comment", "kubernetes service portals", "-j", "KUBE-SERVICES")
+			return err
+		})
+		both(t, answers(t, l.node, webVIP, 40))
+	})
 	t.Run("rules not ours survive the syncs", func(t *testing.T) {
 		l.checkForeign()
 	})
