@@ -3,9 +3,13 @@ package proxier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zaptest"
 )
 
 // A change to one Service's endpoints rewrites that Service's chains
@@ -249,4 +253,48 @@ func TestFullSyncRestoresDeletedJump(t *testing.T) {
 	if len(ipt.jumps) != 1 || !strings.HasPrefix(ipt.jumps[0], "nat/PREROUTING") {
 		t.Errorf("ensured %q, want the deleted nat/PREROUTING jump only", ipt.jumps)
 	}
+}
+
+// Run coalesces a burst of changes: syncs are at least MinSyncPeriod
+// apart, however many changes arrive.
+func TestRunCoalescesChanges(t *testing.T) {
+	ipt := &countingIPTables{}
+	p, err := New(zaptest.NewLogger(t), Config{IPTables: ipt, SyncPeriod: time.Hour, MinSyncPeriod: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.OnServiceUpdate(service("web", "10.96.0.10", "ClusterIP", port{protocol: "TCP", port: 80}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	p.SetSynced()
+	start := time.Now()
+	for i := range 100 {
+		p.OnEndpointsUpdate(endpoints("web", []string{fmt.Sprintf("10.244.1.%d", i+1)}, epPort{port: 80, protocol: "TCP"}))
+		time.Sleep(10 * time.Millisecond)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for ipt.restores.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	elapsed := time.Since(start)
+	n := ipt.restores.Load()
+	if n == 0 {
+		t.Fatal("no sync within 30s")
+	}
+	if limit := int64(elapsed/(300*time.Millisecond)) + 1; n > limit {
+		t.Errorf("%d syncs in %v for 100 changes; with --min-sync-period 300ms at most %d", n, elapsed, limit)
+	}
+}
+
+type countingIPTables struct {
+	fakeIPTables
+	restores atomic.Int64
+}
+
+func (c *countingIPTables) Restore(context.Context, []byte) error {
+	c.restores.Add(1)
+	return nil
 }
