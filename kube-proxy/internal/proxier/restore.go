@@ -75,20 +75,32 @@ func signature(lines []string) string {
 }
 
 func renderedSignature(rules []byte) string {
+	if len(rules) == 0 {
+		return ""
+	}
 	return signature(strings.Split(strings.TrimSuffix(string(rules), "\n"), "\n"))
 }
 
 func makePlan(in planInput) plan {
 	var p plan
-	fixed := func(table string, cs []chainRules, u *tableUpdate) {
+	// A full sync rewrites a shared chain unless iptables has it as last
+	// applied: nat's are checked against iptables-save (KUBE-SERVICES is
+	// one rule per Service), filter's small ones are rewritten.
+	fixed := func(table string, cs []chainRules, actual map[string][]string, u *tableUpdate) {
 		for _, c := range cs {
-			if old, ok := in.appliedFixed[table+"/"+c.name]; in.full || !ok || !bytes.Equal(old, c.rules) {
+			old, ok := in.appliedFixed[table+"/"+c.name]
+			changed := !ok || !bytes.Equal(old, c.rules)
+			if in.full {
+				a, exists := actual[c.name]
+				changed = changed || !exists || signature(a) != renderedSignature(c.rules)
+			}
+			if changed {
 				u.write = append(u.write, c)
 			}
 		}
 	}
-	fixed(tableNAT, in.natFixed, &p.nat)
-	fixed(tableFilter, in.filterFixed, &p.filter)
+	fixed(tableNAT, in.natFixed, in.actualNAT, &p.nat)
+	fixed(tableFilter, in.filterFixed, nil, &p.filter)
 
 	for _, key := range in.keys {
 		r, old := in.now[key], in.applied[key]
