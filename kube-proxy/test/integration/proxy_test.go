@@ -244,21 +244,31 @@ func (l *lab) stopProxy() error {
 	}
 }
 
-// get asks addr ("ip:port") for the name of the pod answering, from ns.
-func get(ns *netnstest.NS, addr string) (string, error) {
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+// httpClient sends each request on a new connection made inside ns.
+func httpClient(ns *netnstest.NS) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(_ context.Context, network, a string) (net.Conn, error) {
 			return ns.Dial(network, a, 3*time.Second)
 		},
 	}}
-	resp, err := c.Get("http://" + addr + "/")
+}
+
+// fetch GETs url from inside ns: the body and status code.
+func fetch(ns *netnstest.NS, url string) (string, int, error) {
+	resp, err := httpClient(ns).Get(url)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
-	return string(b), err
+	return string(b), resp.StatusCode, err
+}
+
+// get asks addr ("ip:port") for the name of the pod answering, from ns.
+func get(ns *netnstest.NS, addr string) (string, error) {
+	body, _, err := fetch(ns, "http://"+addr+"/")
+	return body, err
 }
 
 // answers sends n requests to addr from ns and counts the answers by pod.
@@ -507,17 +517,9 @@ func TestKubeProxyInNetworkNamespaces(t *testing.T) {
 // httpGet GETs path from addr inside the node namespace.
 func (l *lab) httpGet(t *testing.T, addr, path string) (string, int) {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(_ context.Context, network, a string) (net.Conn, error) {
-			return l.node.Dial(network, a, 3*time.Second)
-		},
-	}}
-	resp, err := c.Get("http://" + addr + path)
+	body, code, err := fetch(l.node, "http://"+addr+path)
 	if err != nil {
 		t.Fatalf("GET %s%s: %v", addr, path, err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b), resp.StatusCode
+	return body, code
 }
