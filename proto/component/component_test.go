@@ -1,6 +1,7 @@
 package component
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,5 +66,16 @@ func TestNewLogger(t *testing.T) {
 	}
 	if _, err := NewLogger("json", "loud"); err == nil || !strings.Contains(err.Error(), "--log-level") {
 		t.Errorf("bad level: %v", err)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	var b strings.Builder
+	if got := ExitCode(&b, nil); got != 0 || b.Len() != 0 {
+		t.Errorf("ExitCode(nil) = %d, printed %q", got, b.String())
+	}
+	if got := ExitCode(&b, errors.New("--sync-period: must be greater than zero, got 0s")); got != 1 ||
+		b.String() != "Error: --sync-period: must be greater than zero, got 0s\n" {
+		t.Errorf("ExitCode(err) = %d, printed %q", got, b.String())
 	}
 }

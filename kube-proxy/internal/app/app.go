@@ -6,10 +6,7 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,11 +20,7 @@ import (
 func Run(args []string) int {
 	cmd := NewCommand()
 	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	return 0
+	return component.ExitCode(os.Stderr, cmd.Execute())
 }
 
 // NewCommand is the skiff-kube-proxy command.
@@ -61,12 +54,8 @@ the --config file; flags win over the environment, which wins over the file.`,
 				return err
 			}
 			defer func() { _ = lg.Sync() }()
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := component.SignalContext(context.Background())
 			defer stop()
-			go func() {
-				<-ctx.Done()
-				stop() // a second signal exits at once
-			}()
 			if cfg.Cleanup {
 				return RunCleanup(ctx, lg.Named("kube-proxy"))
 			}
