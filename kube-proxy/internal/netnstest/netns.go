@@ -132,3 +132,13 @@ func (ns *NS) Dial(network, addr string, timeout time.Duration) (net.Conn, error
 	})
 	return c, err
 }
+
+// ListenPacket listens for datagrams inside ns.
+func (ns *NS) ListenPacket(network, addr string) (net.PacketConn, error) {
+	var pc net.PacketConn
+	err := ns.Do(func() (err error) {
+		pc, err = net.ListenPacket(network, addr)
+		return err
+	})
+	return pc, err
+}

@@ -6,7 +6,8 @@
 //	          bridge svc0 that the service range 10.96.0.0/12 is routed to
 //	          (so a ClusterIP without rules goes nowhere), skiff-kube-proxy
 //	          started in it with nsenter --net.
-//	skp<id>a  pod a, 10.244.0.11, veth to br0 (hairpin on), HTTP on :8080
+//	skp<id>a  pod a, 10.244.0.11, veth to br0 (hairpin on), answering its
+//	          name over HTTP on :8080 and UDP on :5353
 //	skp<id>b  pod b, 10.244.0.12, likewise
 //
 // The apiserver runs in the test process in the machine's own namespace on
@@ -120,6 +121,21 @@ func newLab(t *testing.T) *lab {
 		})}
 		go func() { _ = srv.Serve(ln) }()
 		t.Cleanup(func() { _ = srv.Close() })
+		pc, err := pod.ListenPacket("udp", ip+":5353")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pc.Close() })
+		go func() { // answers every datagram with the pod's name
+			buf := make([]byte, 512)
+			for {
+				_, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				_, _ = pc.WriteTo([]byte(name), from)
+			}
+		}()
 		l.pods[name], l.ips[name] = pod, ip
 	}
 
@@ -271,6 +287,25 @@ func get(ns *netnstest.NS, addr string) (string, error) {
 	return body, err
 }
 
+// udpAsk sends a datagram to addr from a new socket in ns and returns
+// the answer.
+func udpAsk(ns *netnstest.NS, addr string) (string, error) {
+	c, err := ns.Dial("udp", addr, 3*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = c.Close() }()
+	if err := c.SetDeadline(time.Now().Add(3 * time.Second)); err != nil {
+		return "", err
+	}
+	if _, err := c.Write([]byte("who")); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	return string(buf[:n]), err
+}
+
 // answers sends n requests to addr from ns and counts the answers by pod.
 func answers(t *testing.T, ns *netnstest.NS, addr string, n int) map[string]int {
 	t.Helper()
@@ -301,14 +336,19 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() error
 	}
 }
 
-func (l *lab) createService(name, typ, affinity string) *corev1.Service {
+// httpPort is the Services' TCP port; targetPort is the pods' named port,
+// whose number the Endpoints carry.
+var httpPort = &corev1.ServicePort{Name: "http", Protocol: "TCP", Port: 80, TargetPort: "web"}
+
+func (l *lab) createService(name, typ, affinity string, ports ...*corev1.ServicePort) *corev1.Service {
 	l.t.Helper()
+	if len(ports) == 0 {
+		ports = []*corev1.ServicePort{httpPort}
+	}
 	svc, err := l.cs.CoreV1().Services("default").Create(context.Background(), &corev1.Service{
 		Metadata: &metav1.ObjectMeta{Name: name},
 		Spec: &corev1.ServiceSpec{Type: typ, SessionAffinity: affinity,
-			Selector: map[string]string{"app": name},
-			// targetPort is the pods' named port: the Endpoints carry its number.
-			Ports: []*corev1.ServicePort{{Name: "http", Protocol: "TCP", Port: 80, TargetPort: "web"}}},
+			Selector: map[string]string{"app": name}, Ports: ports},
 	})
 	if err != nil {
 		l.t.Fatalf("create service %s: %v", name, err)
@@ -317,10 +357,14 @@ func (l *lab) createService(name, typ, affinity string) *corev1.Service {
 }
 
 func (l *lab) writeEndpoints(name string, pods ...string) {
+	l.writeEndpointsPorts(name, []*corev1.EndpointPort{{Name: "http", Protocol: "TCP", Port: 8080}}, pods...)
+}
+
+func (l *lab) writeEndpointsPorts(name string, ports []*corev1.EndpointPort, pods ...string) {
 	l.t.Helper()
 	ctx := context.Background()
 	ep := &corev1.Endpoints{Metadata: &metav1.ObjectMeta{Name: name}}
-	ss := &corev1.EndpointSubset{Ports: []*corev1.EndpointPort{{Name: "http", Protocol: "TCP", Port: 8080}}}
+	ss := &corev1.EndpointSubset{Ports: ports}
 	for _, p := range pods {
 		ss.Addresses = append(ss.Addresses, &corev1.EndpointAddress{Ip: l.ips[p]})
 	}
@@ -371,7 +415,9 @@ func TestKubeProxyInNetworkNamespaces(t *testing.T) {
 	web := l.createService("web", "NodePort", "")
 	sticky := l.createService("sticky", "ClusterIP", "ClientIP")
 	empty := l.createService("empty", "ClusterIP", "")
+	dns := l.createService("dns", "ClusterIP", "", &corev1.ServicePort{Name: "dns", Protocol: "UDP", Port: 53, TargetPort: "5353"})
 	l.writeEndpoints("web", "a", "b")
+	l.writeEndpointsPorts("dns", []*corev1.EndpointPort{{Name: "dns", Protocol: "UDP", Port: 5353}}, "a", "b")
 	l.writeEndpoints("sticky", "a", "b")
 	webIP := web.GetSpec().GetClusterIp()
 	webVIP := net.JoinHostPort(webIP, "80")
@@ -400,6 +446,18 @@ func TestKubeProxyInNetworkNamespaces(t *testing.T) {
 	})
 	t.Run("a pod reaches itself through its Service (hairpin)", func(t *testing.T) {
 		both(t, answers(t, l.pods["a"], webVIP, 40))
+	})
+	t.Run("UDP reaches both pods", func(t *testing.T) {
+		addr := net.JoinHostPort(dns.GetSpec().GetClusterIp(), "53")
+		got := map[string]int{}
+		for range 40 { // a new socket, so a new flow, each time
+			name, err := udpAsk(l.node, addr)
+			if err != nil {
+				t.Fatalf("UDP %s: %v", addr, err)
+			}
+			got[name]++
+		}
+		both(t, got)
 	})
 	t.Run("ClientIP affinity keeps a client on one pod", func(t *testing.T) {
 		got := answers(t, l.node, net.JoinHostPort(sticky.GetSpec().GetClusterIp(), "80"), 20)
