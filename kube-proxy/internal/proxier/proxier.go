@@ -209,7 +209,7 @@ func (p *Proxier) Trigger() {
 
 // Run syncs until ctx ends: when triggered, at most once per
 // MinSyncPeriod, fully every SyncPeriod, and again after MinSyncPeriod
-// (fully) when a sync failed.
+// (at least a second; fully) when a sync failed.
 func (p *Proxier) Run(ctx context.Context) {
 	timer := time.NewTimer(p.cfg.SyncPeriod)
 	defer timer.Stop()
@@ -241,8 +241,8 @@ func (p *Proxier) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			p.lg.Error("sync failed, retrying with a full sync", zap.Error(err), zap.Duration("after", p.cfg.MinSyncPeriod))
-			next = p.cfg.MinSyncPeriod
+			next = max(p.cfg.MinSyncPeriod, time.Second) // no busy loop with --min-sync-period 0
+			p.lg.Error("sync failed, retrying with a full sync", zap.Error(err), zap.Duration("after", next))
 		} else if d := p.cfg.SyncPeriod - time.Since(p.lastFull); d < next {
 			next = max(d, 0)
 		}
