@@ -261,6 +261,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 		return nil
 	}
 	full := p.needFull || p.lastFull.IsZero()
+	p.needFull = false // a request arriving during this sync stays for the next
 	keys := make([]string, 0, len(p.services))
 	svcs := make([]*corev1.Service, 0, len(p.services))
 	for k := range p.services {
@@ -293,9 +294,6 @@ func (p *Proxier) Sync(ctx context.Context) error {
 		return err
 	}
 	if full {
-		p.mu.Lock()
-		p.needFull = false
-		p.mu.Unlock()
 		p.lastFull = start
 	}
 	p.lastErr.Store(nil)
