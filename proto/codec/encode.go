@@ -279,3 +279,9 @@ func Indent(b []byte, indent string) []byte {
 	}
 	return out.Bytes()
 }
+
+// JSONToYAML turns JSON into YAML as MarshalYAML does, for values that are
+// not messages.
+func JSONToYAML(b []byte) ([]byte, error) {
+	return yaml.JSONToYAML(b)
+}

@@ -30,6 +30,7 @@ import (
 	"skiff.dev/apiserver/internal/registry"
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
+	"skiff.dev/proto/codec"
 	coordinationv1 "skiff.dev/proto/coordination/v1"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -253,7 +254,7 @@ func (c *createdWriter) Flush() {
 // writeError answers with a Kubernetes Status body.
 func writeError(w http.ResponseWriter, err error) {
 	st, code := apierrors.ToStatus(err)
-	b, _ := marshalOpts.Marshal(st)
+	b, _ := codec.Marshal(st)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
@@ -262,7 +263,7 @@ func writeError(w http.ResponseWriter, err error) {
 func writeJSON(w http.ResponseWriter, v any) {
 	var b []byte
 	if m, ok := v.(proto.Message); ok {
-		b, _ = marshalOpts.Marshal(m)
+		b, _ = codec.Marshal(m)
 	} else {
 		b, _ = json.Marshal(v)
 	}
