@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"skiff.dev/proto/codec"
+	metav1 "skiff.dev/proto/meta/v1"
 )
 
 // restClient reads the apiserver's plain HTTP paths (/version, discovery)
@@ -88,21 +90,20 @@ func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
 		if resp.StatusCode == http.StatusOK {
 			return b, nil
 		}
-		var st struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(b, &st) != nil || st.Message == "" {
-			st.Message = strings.TrimSpace(string(b))
+		msg := strings.TrimSpace(string(b))
+		var st metav1.Status
+		if codec.Unmarshal(b, &st) == nil && st.Message != "" {
+			msg = st.Message
 		}
 		code, ok := httpCodes[resp.StatusCode]
 		if !ok {
 			code = codes.Unknown
 		}
 		if code == codes.Unavailable {
-			errs = append(errs, st.Message)
+			errs = append(errs, msg)
 			continue
 		}
-		return nil, status.Error(code, st.Message)
+		return nil, status.Error(code, msg)
 	}
 	return nil, status.Error(codes.Unavailable, fmt.Sprintf("GET %s: %s", path, strings.Join(errs, "; ")))
 }
