@@ -22,7 +22,9 @@
 package codec
 
 import (
+	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -39,14 +41,64 @@ var intOrString = map[protoreflect.FullName]bool{
 	"skiff.apps.v1.RollingUpdateDaemonSet.max_unavailable":  true,
 }
 
+// alwaysWritten lists the fields Kubernetes writes even when zero (no
+// omitempty in its types), which scripts read without a default:
+// `jq .status.containerStatuses[].restartCount`. Besides these, a list's
+// items and metadata, and a Status's metadata, are always written.
+var alwaysWritten = map[protoreflect.FullName]bool{
+	"skiff.core.v1.ContainerStatus.ready":                    true,
+	"skiff.core.v1.ContainerStatus.restart_count":            true,
+	"skiff.core.v1.ContainerStatus.image":                    true,
+	"skiff.core.v1.ContainerStatus.image_id":                 true,
+	"skiff.core.v1.DaemonEndpoint.port":                      true,
+	"skiff.core.v1.EndpointPort.port":                        true,
+	"skiff.apps.v1.ReplicaSetStatus.replicas":                true,
+	"skiff.apps.v1.DaemonSetStatus.current_number_scheduled": true,
+	"skiff.apps.v1.DaemonSetStatus.number_misscheduled":      true,
+	"skiff.apps.v1.DaemonSetStatus.desired_number_scheduled": true,
+	"skiff.apps.v1.DaemonSetStatus.number_ready":             true,
+	"skiff.apps.v1.ScaleStatus.replicas":                     true,
+	"skiff.meta.v1.Status.metadata":                          true,
+}
+
 // IsIntOrString reports whether fd is a field Kubernetes types as
 // IntOrString.
 func IsIntOrString(fd protoreflect.FieldDescriptor) bool {
 	return intOrString[fd.FullName()]
 }
 
-// alwaysItems reports whether fd is a list's items, written even when
-// empty: the repeated field "items" of a message whose name ends in List.
-func alwaysItems(fd protoreflect.FieldDescriptor) bool {
-	return fd.IsList() && fd.Name() == "items" && strings.HasSuffix(string(fd.ContainingMessage().Name()), "List")
+// always reports whether fd is written even when unset or zero.
+func always(fd protoreflect.FieldDescriptor) bool {
+	if alwaysWritten[fd.FullName()] {
+		return true
+	}
+	if !strings.HasSuffix(string(fd.ContainingMessage().Name()), "List") {
+		return false
+	}
+	return fd.IsList() && fd.Name() == "items" || fd.Message() != nil && fd.Name() == "metadata"
+}
+
+// fieldInfo is what the encoder needs of a field, computed once per
+// message type.
+type fieldInfo struct {
+	fd          protoreflect.FieldDescriptor
+	key         []byte // "jsonName":
+	always      bool
+	intOrString bool
+}
+
+var fieldInfos sync.Map // protoreflect.FullName of the message -> []fieldInfo
+
+func fieldsOf(md protoreflect.MessageDescriptor) []fieldInfo {
+	if v, ok := fieldInfos.Load(md.FullName()); ok {
+		return v.([]fieldInfo)
+	}
+	fds := md.Fields()
+	out := make([]fieldInfo, fds.Len())
+	for i := range out {
+		fd := fds.Get(i)
+		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()]}
+	}
+	fieldInfos.Store(md.FullName(), out)
+	return out
 }

@@ -17,6 +17,7 @@ import (
 
 	appsv1 "skiff.dev/proto/apps/v1"
 	corev1 "skiff.dev/proto/core/v1"
+	metav1 "skiff.dev/proto/meta/v1"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -134,6 +135,35 @@ func TestEmptyListsHaveItems(t *testing.T) {
 	b, _ := Marshal(&corev1.PodSpec{})
 	if string(b) != `{}` {
 		t.Errorf("empty PodSpec = %s, want {}", b)
+	}
+}
+
+// TestAlwaysWritten: fields Kubernetes writes even when zero are written.
+func TestAlwaysWritten(t *testing.T) {
+	cases := []struct {
+		msg  proto.Message
+		want string
+	}{
+		{&corev1.ContainerStatus{Name: "a"}, `{"name":"a","ready":false,"restartCount":0,"image":"","imageID":""}`},
+		{&appsv1.ScaleStatus{}, `{"replicas":0}`},
+		{&appsv1.ReplicaSetStatus{}, `{"replicas":0}`},
+		{&metav1.Status{Status: "Failure"}, `{"metadata":{},"status":"Failure"}`},
+		{&corev1.PodList{}, `{"metadata":{},"items":[]}`},
+		{&corev1.Pod{}, `{}`},
+	}
+	for _, tc := range cases {
+		b, err := Marshal(tc.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.msg.ProtoReflect().Descriptor().Name(), b, tc.want)
+		}
+	}
+	for name := range alwaysWritten {
+		if _, err := protoregistry.GlobalFiles.FindDescriptorByName(name); err != nil {
+			t.Errorf("alwaysWritten: %s: %v", name, err)
+		}
 	}
 }
 

@@ -70,19 +70,16 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 	}
 	b = append(b, '{')
 	first := true
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		if !m.Has(fd) && !alwaysItems(fd) {
+	for _, fi := range fieldsOf(md) {
+		fd := fi.fd
+		if !fi.always && !m.Has(fd) {
 			continue
 		}
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
-		b = append(b, '"')
-		b = append(b, fd.JSONName()...)
-		b = append(b, '"', ':')
+		b = append(b, fi.key...)
 		var err error
 		v := m.Get(fd)
 		switch {
@@ -90,6 +87,8 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 			b, err = appendList(b, fd, v.List())
 		case fd.IsMap():
 			b, err = appendMap(b, fd, v.Map())
+		case fi.intOrString:
+			b = appendIntOrString(b, v.String())
 		default:
 			b, err = appendSingular(b, fd, v)
 		}
@@ -155,13 +154,7 @@ func lessKey(a, b protoreflect.MapKey) bool {
 func appendSingular(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, error) {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		s := v.String()
-		if intOrString[fd.FullName()] {
-			if n, ok := intstr.Int(s); ok {
-				return strconv.AppendInt(b, int64(n), 10), nil
-			}
-		}
-		return appendString(b, s), nil
+		return appendString(b, v.String()), nil
 	case protoreflect.BoolKind:
 		return strconv.AppendBool(b, v.Bool()), nil
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
@@ -186,6 +179,15 @@ func appendSingular(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Va
 		return appendMessage(b, v.Message())
 	}
 	return b, fmt.Errorf("%s: unsupported kind %v", fd.FullName(), fd.Kind())
+}
+
+// appendIntOrString writes an integer as a JSON number, a name or a
+// percentage as a string.
+func appendIntOrString(b []byte, s string) []byte {
+	if n, ok := intstr.Int(s); ok {
+		return strconv.AppendInt(b, int64(n), 10)
+	}
+	return appendString(b, s)
 }
 
 func appendFloat(b []byte, f float64, bits int) []byte {

@@ -129,7 +129,7 @@ func TestDeleteScaleLabelEtc(t *testing.T) {
 		}
 	}
 	svc := e.must("get", "svc", "web", "-o", "json")
-	if !strings.Contains(svc, `"targetPort": "8080"`) || !strings.Contains(svc, `"type": "NodePort"`) || !strings.Contains(svc, `"nodePort"`) {
+	if !strings.Contains(svc, `"targetPort": 8080`) || !strings.Contains(svc, `"type": "NodePort"`) || !strings.Contains(svc, `"nodePort"`) {
 		t.Errorf("exposed service:\n%s", svc)
 	}
 	// Overwriting a label needs --overwrite; k- removes it.
