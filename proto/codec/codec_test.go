@@ -198,7 +198,7 @@ func TestDecode(t *testing.T) {
 			wantErr: `line 6: spec.ports[1].port: expected an integer, got "eighty"`},
 		{name: "out of range", body: `{"spec":{"ports":[{"port":4294967296}]}}`, wantErr: `spec.ports[0].port: 4294967296 is out of range`},
 		{name: "list where an object belongs", body: `{"spec":{"ports":"eighty"}}`, wantErr: `spec.ports: expected a list, got "eighty"`},
-		{name: "bool where a string belongs", body: `{"metadata":{"labels":{"on":true}}}`, wantErr: `metadata.labels.on: expected a string, got true`},
+		{name: "bool where a string belongs", body: `{"metadata":{"labels":{"on":true}}}`, wantErr: `metadata.labels[on]: expected a string, got true`},
 		{name: "bad time", body: `{"metadata":{"creationTimestamp":"yesterday"}}`, wantErr: `metadata.creationTimestamp: expected an RFC 3339 time`},
 		{name: "malformed json", body: `{"metadata":`, wantErr: "not valid JSON"},
 		{name: "trailing data", body: `{}{}`, wantErr: "not valid JSON"},

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"sigs.k8s.io/yaml"
+
+	"skiff.dev/proto/validation/field"
 )
 
 // Error is a value that does not fit the API: it names the field and,
@@ -143,25 +145,32 @@ func (d *Document) Decode(m proto.Message) error {
 	return err
 }
 
-// elem is one step of a field path: a key, or an index when key is "".
+// elem is one step of a field path: a field name, a map key (mapKey), or
+// a list index when key is "".
 type elem struct {
-	key   string
-	index int
+	key    string
+	index  int
+	mapKey bool
 }
 
+// pathString renders p as validation errors do: spec.ports[0].targetPort,
+// metadata.labels[app].
 func pathString(p []elem) string {
-	var b strings.Builder
-	for _, e := range p {
-		if e.key == "" {
-			fmt.Fprintf(&b, "[%d]", e.index)
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(e.key)
+	if len(p) == 0 {
+		return ""
 	}
-	return b.String()
+	var fp *field.Path
+	for _, e := range p {
+		switch {
+		case e.mapKey:
+			fp = fp.Key(e.key)
+		case e.key == "":
+			fp = fp.Index(e.index)
+		default:
+			fp = fp.Child(e.key)
+		}
+	}
+	return fp.String()
 }
 
 type decoder struct {
@@ -246,7 +255,7 @@ func (d *decoder) field(m protoreflect.Message, md protoreflect.MessageDescripto
 		}
 		mp := m.Mutable(fd).Map()
 		for mk, item := range obj {
-			d.path = append(d.path, elem{key: mk, index: -1})
+			d.path = append(d.path, elem{key: mk, index: -1, mapKey: true})
 			key, err := d.mapKey(fd.MapKey(), mk)
 			var val protoreflect.Value
 			if err == nil {
