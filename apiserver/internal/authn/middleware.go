@@ -127,8 +127,7 @@ func encodeGRPCMessage(msg string) string {
 
 // writeStatus answers with a failure Status object, as kube-apiserver does.
 func writeStatus(w http.ResponseWriter, code int, reason, msg string) {
-	body, err := codec.Marshal(&metav1.Status{Kind: "Status", ApiVersion: "v1", Metadata: &metav1.ListMeta{},
-		Status: "Failure", Message: msg, Reason: reason, Code: int32(code)})
+	body, err := codec.Marshal(&metav1.Status{Kind: "Status", ApiVersion: "v1", Status: "Failure", Message: msg, Reason: reason, Code: int32(code)})
 	if err != nil {
 		http.Error(w, msg, code) // cannot happen: status has only strings and ints
 		return
