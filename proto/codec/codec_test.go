@@ -138,8 +138,9 @@ func TestEmptyListsHaveItems(t *testing.T) {
 	}
 }
 
-// TestAlwaysWritten: fields Kubernetes writes even when zero are written.
-func TestAlwaysWritten(t *testing.T) {
+// TestKubernetesShape: fields Kubernetes writes even when zero are written,
+// and 64-bit integers are numbers (protojson writes them as strings).
+func TestKubernetesShape(t *testing.T) {
 	cases := []struct {
 		msg  proto.Message
 		want string
@@ -150,6 +151,7 @@ func TestAlwaysWritten(t *testing.T) {
 		{&metav1.Status{Status: "Failure"}, `{"metadata":{},"status":"Failure"}`},
 		{&corev1.PodList{}, `{"metadata":{},"items":[]}`},
 		{&corev1.Pod{}, `{}`},
+		{&metav1.ListMeta{RemainingItemCount: proto.Int64(3)}, `{"remainingItemCount":3}`},
 	}
 	for _, tc := range cases {
 		b, err := Marshal(tc.msg)
