@@ -87,10 +87,10 @@ type fieldInfo struct {
 	intOrString bool
 }
 
-var fieldInfos sync.Map // protoreflect.FullName of the message -> []fieldInfo
+var fieldInfos sync.Map // protoreflect.MessageDescriptor -> []fieldInfo
 
 func fieldsOf(md protoreflect.MessageDescriptor) []fieldInfo {
-	if v, ok := fieldInfos.Load(md.FullName()); ok {
+	if v, ok := fieldInfos.Load(md); ok {
 		return v.([]fieldInfo)
 	}
 	fds := md.Fields()
@@ -99,6 +99,6 @@ func fieldsOf(md protoreflect.MessageDescriptor) []fieldInfo {
 		fd := fds.Get(i)
 		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()]}
 	}
-	fieldInfos.Store(md.FullName(), out)
+	fieldInfos.Store(md, out)
 	return out
 }
