@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
 MODULES := proto apiserver ctl e2e kubelet scheduler
-COMPONENTS := apiserver ctl scheduler
+COMPONENTS := apiserver ctl e2e scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
