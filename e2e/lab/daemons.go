@@ -56,7 +56,7 @@ func daemonTable() []daemon {
 		{
 			name: "registry", role: RoleRegistry, binary: "skiff-registry", phase: 0,
 			args: func(l *Lab, h Host) []string {
-				a := []string{"--addr", fmt.Sprintf("0.0.0.0:%d", RegistryPort)}
+				a := []string{"--addr", fmt.Sprintf("0.0.0.0:%d", RegistryPort), "--blob-dir", l.hostPath(h, "blobs")}
 				if l.cfg.ImageDir != "" {
 					a = append(a, "--seed", l.cfg.ImageDir)
 				}

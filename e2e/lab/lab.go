@@ -467,3 +467,6 @@ func Cleanup(prefix, stateDir string, lg *zap.Logger) error {
 	}
 	return newLab(Config{Prefix: prefix, StateDir: stateDir, Logger: lg}).Down()
 }
+
+// CAFile is the lab CA's certificate (for curl --cacert on a lab host).
+func (l *Lab) CAFile() string { return l.pkiPath("ca.crt") }

@@ -1,0 +1,280 @@
+package test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"skiff.dev/e2e/framework"
+	"skiff.dev/e2e/lab"
+)
+
+// TestLabOneMasterTwoNodes brings up one master and two nodes, uses the
+// cluster from the nodes, pulls from the registry, and checks that down
+// leaves nothing behind.
+func TestLabOneMasterTwoNodes(t *testing.T) {
+	images := t.TempDir()
+	img, err := random.Image(2048, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.WriteOCIArchive(filepath.Join(images, "e2e-random.tar"), img, "skiff.dev/e2e-random:v1"); err != nil {
+		t.Fatal(err)
+	}
+	l := framework.StartLab(t, lab.Config{Masters: 1, Nodes: 2, BinDir: binDir, ImageDir: images})
+	m1, err := l.Host("m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a node host reaches the apiserver and nothing else", func(t *testing.T) {
+		out := framework.Run(t, l, "n1", "curl", "-sf", "--cacert", l.CAFile(), "https://"+m1.IP+":6443/readyz")
+		if out != "ok" {
+			t.Errorf("/readyz from n1 = %q, want ok", out)
+		}
+		routes := strings.TrimSpace(framework.Run(t, l, "n1", "ip", "route"))
+		for _, r := range strings.Split(routes, "\n") {
+			if !strings.HasPrefix(r, lab.DefaultSubnet+" ") {
+				t.Errorf("n1 has a route out of the lab subnet: %q", r)
+			}
+		}
+		if hn := strings.TrimSpace(framework.Run(t, l, "n2", "hostname")); hn != "n2" {
+			t.Errorf("hostname on n2 = %q, want n2", hn)
+		}
+	})
+
+	t.Run("skiffctl works from the nodes", func(t *testing.T) {
+		framework.Skiffctl(t, l, "n1", "create", "namespace", "e2e")
+		out := framework.Skiffctl(t, l, "n1", "create", "deployment", "web", "-n", "e2e",
+			"--image=10.77.0.3:5000/e2e-random:v1", "--replicas=2")
+		if !strings.Contains(out, "deployment.apps/web created") {
+			t.Errorf("create deployment said %q", out)
+		}
+		out = framework.Skiffctl(t, l, "n2", "get", "deployments", "-n", "e2e", "-o", "name")
+		if strings.TrimSpace(out) != "deployment.apps/web" {
+			t.Errorf("deployments seen from n2: %q, want deployment.apps/web", out)
+		}
+	})
+
+	t.Run("the registry serves the seeded image and takes a push", func(t *testing.T) {
+		manifest, err := img.RawManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		digest, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := framework.Run(t, l, "n2", "curl", "-sf",
+			"-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+			"http://10.77.0.3:5000/v2/e2e-random/manifests/v1")
+		sum := sha256.Sum256([]byte(out))
+		if got := "sha256:" + hex.EncodeToString(sum[:]); got != digest.String() {
+			t.Errorf("manifest pulled from n2 has digest %s, want %s (%d bytes, want %d)", got, digest, len(out), len(manifest))
+		}
+		// A push from a lab host, then a pull of its manifest by digest.
+		n1, err := l.Host("n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushed, err := random.Image(1024, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.NewTag("10.77.0.3:5000/e2e/pushed:v2", name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &http.Transport{DialContext: lab.DialContextIn(n1.NetNSPath())}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := remote.Write(ref, pushed, remote.WithTransport(tr), remote.WithContext(ctx)); err != nil {
+			t.Fatalf("push from n1: %v", err)
+		}
+		pd, err := pushed.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		framework.Run(t, l, "n2", "curl", "-sf", "-o", "/dev/null",
+			"-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+			"http://10.77.0.3:5000/v2/e2e/pushed/manifests/"+pd.String())
+	})
+
+	t.Run("status reports the daemons healthy", func(t *testing.T) {
+		st := l.Status(context.Background())
+		for _, want := range []string{"apiserver", "scheduler", "registry"} {
+			if !strings.Contains(st, want) {
+				t.Errorf("status lacks %s:\n%s", want, st)
+			}
+		}
+		if strings.Contains(st, "unhealthy") || strings.Contains(st, "stopped") {
+			t.Errorf("status reports a sick daemon:\n%s", st)
+		}
+	})
+
+	t.Run("down leaves no namespace, link, process, mount or file", func(t *testing.T) {
+		procs := l.Procs()
+		if len(procs) < 3 {
+			t.Fatalf("lab recorded %d daemons, want at least registry, apiserver and scheduler", len(procs))
+		}
+		if err := l.Down(); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+		assertGone(t, l.Config().Prefix, l.Config().StateDir, procs)
+	})
+}
+
+// assertGone checks that nothing of the lab with prefix is left.
+func assertGone(t *testing.T, prefix, stateDir string, procs []lab.Proc) {
+	t.Helper()
+	entries, _ := os.ReadDir(lab.NetNSDir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix+"-") {
+			t.Errorf("network namespace %s left behind", e.Name())
+		}
+	}
+	for _, p := range procs {
+		if p.Alive() {
+			t.Errorf("%s (pid %d) still running", p.Name(), p.PID)
+		}
+	}
+	links, err := exec.Command("ip", "-o", "link").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link: %v", err)
+	}
+	if strings.Contains(string(links), prefix+"-") {
+		t.Errorf("a link named %s-* is in the machine's namespace:\n%s", prefix, links)
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mounts), stateDir) {
+		t.Errorf("a mount under %s is left", stateDir)
+	}
+	if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
+		t.Errorf("state dir %s still exists (%v)", stateDir, err)
+	}
+}
+
+// TestLabHAFailover runs three masters (a three-member etcd cluster, an
+// apiserver and a scheduler on each) behind haproxy, kills the master
+// whose scheduler leads, and checks that another scheduler leads within
+// 20 s while skiffctl keeps working through the load balancer and every
+// object is still there.
+func TestLabHAFailover(t *testing.T) {
+	for _, bin := range []string{"etcd", "haproxy"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("the HA lab needs %s (apt-get install etcd-server haproxy): %v", bin, err)
+		}
+	}
+	l := framework.StartLab(t, lab.Config{
+		Masters: 3, Nodes: 1, BinDir: binDir,
+		LeaseDuration: 10 * time.Second, RenewDeadline: 7 * time.Second, RetryPeriod: 2 * time.Second,
+	})
+	lb, err := l.Host("lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://" + lb.IP + ":6443"; l.APIServerURL() != want {
+		t.Fatalf("components talk to %s, want the load balancer %s", l.APIServerURL(), want)
+	}
+	const objects = 5
+	for i := range objects {
+		framework.Skiffctl(t, l, "n1", "create", "deployment", fmt.Sprintf("web-%d", i), "--image=10.77.0.3:5000/web:v1")
+	}
+	var oldID, victim string
+	framework.Eventually(t, time.Minute, 500*time.Millisecond, "a scheduler leads", func(ctx context.Context) error {
+		var err error
+		oldID, victim, err = framework.LeaseHolder(ctx, l, "n1", "kube-system", "skiff-scheduler")
+		return err
+	})
+	if _, err := l.Host(victim); err != nil {
+		t.Fatalf("lease holder %q is not a lab host: %v", oldID, err)
+	}
+	t.Logf("scheduler leader %s: killing master %s (etcd member, apiserver, scheduler)", oldID, victim)
+	killed := time.Now()
+	if err := l.KillHost(victim); err != nil {
+		t.Fatal(err)
+	}
+	var newID, newHost string
+	framework.Eventually(t, time.Minute, 500*time.Millisecond, "a new scheduler leads", func(ctx context.Context) error {
+		id, host, err := framework.LeaseHolder(ctx, l, "n1", "kube-system", "skiff-scheduler")
+		if err != nil {
+			return err
+		}
+		if id == oldID || host == victim {
+			return fmt.Errorf("lease still held by %s", id)
+		}
+		newID, newHost = id, host
+		return nil
+	})
+	took := time.Since(killed)
+	t.Logf("new scheduler leader %s on %s after %s", newID, newHost, took.Round(100*time.Millisecond))
+	if took > 20*time.Second {
+		t.Errorf("new scheduler leader after %s, want within 20s", took.Round(100*time.Millisecond))
+	}
+
+	framework.Skiffctl(t, l, "n1", "create", "deployment", "after-failover", "--image=10.77.0.3:5000/web:v1")
+	out := framework.Skiffctl(t, l, "n1", "get", "deployments", "-o", "name")
+	for i := range objects {
+		if want := fmt.Sprintf("deployment.apps/web-%d\n", i); !strings.Contains(out, want) {
+			t.Errorf("%s lost after the fail-over; deployments: %q", strings.TrimSpace(want), out)
+		}
+	}
+	if !strings.Contains(out, "deployment.apps/after-failover\n") {
+		t.Errorf("deployment created after the fail-over is missing: %q", out)
+	}
+}
+
+// TestSkiffLabCLI drives the skiff-lab binary as a user does: up, exec,
+// status, down.
+func TestSkiffLabCLI(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	prefix := framework.Prefix()
+	skiffLab := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		full := append([]string{"--prefix", prefix, "--state", state}, args...)
+		out, err := exec.CommandContext(ctx, filepath.Join(binDir, "skiff-lab"), full...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("skiff-lab %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	skiffLab("up", "--masters", "1", "--nodes", "1", "--bin", binDir, "--insecure")
+	t.Cleanup(func() {
+		if _, err := os.Stat(state); err == nil {
+			if t.Failed() {
+				t.Log(skiffLab("logs"))
+			}
+			skiffLab("down")
+		}
+	})
+	l, err := lab.Load(state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := l.Procs()
+	if out := skiffLab("exec", "n1", "--", "skiffctl", "get", "namespaces", "-o", "name"); !strings.Contains(out, "namespace/kube-system") {
+		t.Errorf("skiffctl on n1 listed %q", out)
+	}
+	if out := skiffLab("status"); !strings.Contains(out, "apiserver") || strings.Contains(out, "unhealthy") {
+		t.Errorf("status:\n%s", out)
+	}
+	skiffLab("down")
+	assertGone(t, prefix, state, procs)
+}
