@@ -233,7 +233,7 @@ func untar(archive, dir string) error {
 		if err != nil {
 			return fmt.Errorf("read archive: %w", err)
 		}
-		target := filepath.Join(dir, filepath.Clean("/" + hdr.Name))
+		target := filepath.Join(dir, filepath.Clean("/"+hdr.Name))
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(target, 0o755); err != nil {
