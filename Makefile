@@ -78,9 +78,9 @@ verify-proto: proto
 certs: build-apiserver
 	$(BIN)/skiff-apiserver certs --dir dev-certs
 
-## up: a local cluster in the foreground
-up: build
-	BIN=$(BIN) hack/up.sh
+## up: a single-node cluster in the foreground, in network namespaces (installs packages, builds; see README)
+up:
+	BIN=$(BIN) MAKE="$(MAKE)" hack/up.sh
 
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:

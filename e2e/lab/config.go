@@ -63,6 +63,10 @@ type Config struct {
 	// StateDir holds certificates, configs, logs, data and the state file;
 	// Up refuses to reuse one that has a state file.
 	StateDir string
+	// PKIDir holds the lab's CA and certificates; empty is <StateDir>/pki.
+	// One outside StateDir outlives the lab, so a CA and the skiffctl
+	// configs that trust it stay valid across runs (make up uses dev-certs).
+	PKIDir string
 	// ImageDir holds OCI image-layout archives (*.tar) that the registry
 	// serves from the start and the kubelets may import; may be empty.
 	ImageDir string
@@ -94,6 +98,9 @@ func (c *Config) setDefaults() {
 	if c.StateDir == "" {
 		c.StateDir = filepath.Join("/var/lib/skiff-lab", c.Prefix)
 	}
+	if c.PKIDir == "" {
+		c.PKIDir = filepath.Join(c.StateDir, "pki")
+	}
 	if c.EtcdBinary == "" {
 		c.EtcdBinary = "etcd"
 	}
@@ -124,6 +131,12 @@ func (c *Config) Validate() error {
 	}
 	if !filepath.IsAbs(c.StateDir) {
 		return fmt.Errorf("lab: --state %q: want an absolute path", c.StateDir)
+	}
+	if !filepath.IsAbs(c.PKIDir) {
+		return fmt.Errorf("lab: --pki %q: want an absolute path", c.PKIDir)
+	}
+	if c.ImageDir != "" && !filepath.IsAbs(c.ImageDir) {
+		return fmt.Errorf("lab: --images %q: want an absolute path", c.ImageDir)
 	}
 	return nil
 }

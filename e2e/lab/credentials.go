@@ -32,7 +32,7 @@ func (l *Lab) writeCredentials(ctx context.Context) error {
 				sans = append(sans, h.IP)
 			}
 		}
-		args := []string{"certs", "--dir", l.path("pki"), "--hosts", strings.Join(sans, ",")}
+		args := []string{"certs", "--dir", l.cfg.PKIDir, "--hosts", strings.Join(sans, ",")}
 		if len(nodes) > 0 {
 			args = append(args, "--nodes", strings.Join(nodes, ","))
 		}

@@ -43,6 +43,7 @@ type record struct {
 		BinDir             string `json:"binDir"`
 		StateDir           string `json:"stateDir"`
 		ImageDir           string `json:"imageDir"`
+		PKIDir             string `json:"pkiDir"`
 		Insecure           bool   `json:"insecure"`
 	} `json:"config"`
 	Hosts []Host `json:"hosts"`
@@ -205,7 +206,7 @@ func Load(stateDir string, lg *zap.Logger) (*Lab, error) {
 	c := r.Config
 	l := newLab(Config{
 		Prefix: c.Prefix, Masters: c.Masters, Nodes: c.Nodes, MastersSchedulable: c.MastersSchedulable,
-		BinDir: c.BinDir, StateDir: c.StateDir, ImageDir: c.ImageDir, Insecure: c.Insecure, Logger: lg,
+		BinDir: c.BinDir, StateDir: c.StateDir, ImageDir: c.ImageDir, PKIDir: c.PKIDir, Insecure: c.Insecure, Logger: lg,
 	})
 	l.hosts, l.procs = r.Hosts, r.Procs
 	return l, nil
@@ -216,6 +217,7 @@ func (l *Lab) save() error {
 	c := &r.Config
 	c.Prefix, c.Masters, c.Nodes, c.MastersSchedulable = l.cfg.Prefix, l.cfg.Masters, l.cfg.Nodes, l.cfg.MastersSchedulable
 	c.BinDir, c.StateDir, c.ImageDir, c.Insecure = l.cfg.BinDir, l.cfg.StateDir, l.cfg.ImageDir, l.cfg.Insecure
+	c.PKIDir = l.cfg.PKIDir
 	l.mu.Lock()
 	r.Hosts, r.Procs = l.hosts, append([]Proc(nil), l.procs...)
 	l.mu.Unlock()
@@ -454,7 +456,7 @@ func (l *Lab) hostPath(h Host, elem ...string) string {
 	return l.path(append([]string{"hosts", h.Name}, elem...)...)
 }
 
-func (l *Lab) pkiPath(name string) string { return l.path("pki", name) }
+func (l *Lab) pkiPath(name string) string { return filepath.Join(l.cfg.PKIDir, name) }
 
 func (l *Lab) kubeconfigPath(user string) string { return l.path("kubeconfig", user+".conf") }
 

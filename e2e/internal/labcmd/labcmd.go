@@ -40,6 +40,9 @@ type globals struct {
 
 func (g *globals) stateDir() string {
 	if g.state != "" {
+		if abs, err := filepath.Abs(g.state); err == nil {
+			return abs
+		}
 		return g.state
 	}
 	return filepath.Join("/var/lib/skiff-lab", g.prefix)
@@ -93,8 +96,13 @@ log prefixed with host/daemon, and takes the lab down on Ctrl-C.`,
 			if cfg.BinDir == "" {
 				cfg.BinDir = defaultBinDir()
 			}
-			if cfg.BinDir, err = filepath.Abs(cfg.BinDir); err != nil {
-				return err
+			for _, p := range []*string{&cfg.BinDir, &cfg.PKIDir, &cfg.ImageDir} {
+				if *p == "" {
+					continue
+				}
+				if *p, err = filepath.Abs(*p); err != nil {
+					return err
+				}
 			}
 			if foreground {
 				cfg.LogStream = os.Stdout
@@ -134,6 +142,7 @@ log prefixed with host/daemon, and takes the lab down on Ctrl-C.`,
 	f.BoolVar(&cfg.MastersSchedulable, "masters-schedulable", false, "masters run the node daemons too (a one-host cluster with --nodes 0)")
 	f.StringVar(&cfg.BinDir, "bin", "", "folder of the Skiff binaries (default: the folder of skiff-lab)")
 	f.StringVar(&cfg.ImageDir, "images", "", "folder of OCI image-layout archives (*.tar) the registry serves and the kubelets import")
+	f.StringVar(&cfg.PKIDir, "pki", "", "folder of the lab's CA and certificates, kept (and reused) across runs when outside --state (default <state>/pki)")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "plaintext apiservers with no authentication instead of TLS with the lab's CA")
 	f.DurationVar(&cfg.ReadyTimeout, "ready-timeout", 90*time.Second, "how long each daemon may take to become healthy")
 	f.DurationVar(&lease, "leader-elect-lease-duration", 0, "leader-election lease of schedulers and controller-managers (0: their default)")
