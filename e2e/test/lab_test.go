@@ -1,15 +1,18 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,4 +280,103 @@ func TestSkiffLabCLI(t *testing.T) {
 	}
 	skiffLab("down")
 	assertGone(t, prefix, state, procs)
+}
+
+// TestSkiffLabForegroundTwice runs what `make up` runs (one host that is
+// master and node, in the foreground, relayed to a loopback port, the
+// admin's config written), uses it with skiffctl from this machine's own
+// namespace through the relay, stops it with Ctrl-C (SIGINT), and does it
+// all a second time: nothing of the first run may be in the way.
+func TestSkiffLabForegroundTwice(t *testing.T) {
+	prefix := framework.Prefix()
+	pki := filepath.Join(t.TempDir(), "pki")
+	for run := 1; run <= 2; run++ {
+		state := filepath.Join(t.TempDir(), "state")
+		kubeconfig := filepath.Join(t.TempDir(), "config")
+		port := freeLoopbackPort(t)
+		cmd := exec.Command(filepath.Join(binDir, "skiff-lab"), "--prefix", prefix, "--state", state,
+			"up", "--foreground", "--masters", "1", "--nodes", "0", "--masters-schedulable",
+			"--bin", binDir, "--pki", pki, "--forward", port, "--write-kubeconfig", kubeconfig)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		stopped := false
+		stop := func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run %d: skiff-lab after Ctrl-C: %v\n%s", run, err, out.String())
+				}
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Errorf("run %d: skiff-lab still running a minute after Ctrl-C", run)
+			}
+		}
+		t.Cleanup(stop)
+		framework.Eventually(t, 2*time.Minute, 200*time.Millisecond, "skiff-lab up", func(context.Context) error {
+			if !strings.Contains(out.String(), "is up") {
+				return fmt.Errorf("not yet; output:\n%s", out.String())
+			}
+			return nil
+		})
+		if !strings.Contains(out.String(), "m1/apiserver") {
+			t.Errorf("run %d: the apiserver's log is not streamed with its prefix:\n%s", run, out.String())
+		}
+		l, err := lab.Load(state, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs := l.Procs()
+		ctl := exec.Command(filepath.Join(binDir, "skiffctl"), "--kubeconfig", kubeconfig, "create", "namespace", fmt.Sprintf("run-%d", run))
+		if b, err := ctl.CombinedOutput(); err != nil {
+			t.Fatalf("run %d: skiffctl through %s: %v\n%s", run, port, err, b)
+		}
+		b, err := exec.Command(filepath.Join(binDir, "skiffctl"), "--kubeconfig", kubeconfig, "get", "namespaces", "-o", "name").CombinedOutput()
+		if err != nil || !strings.Contains(string(b), fmt.Sprintf("namespace/run-%d", run)) {
+			t.Fatalf("run %d: get namespaces: %v\n%s", run, err, b)
+		}
+		stop()
+		assertGone(t, prefix, state, procs)
+	}
+}
+
+// freeLoopbackPort returns a 127.0.0.1 address with a port nothing listens on.
+func freeLoopbackPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
