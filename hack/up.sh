@@ -10,7 +10,8 @@
 # 127.0.0.1:$PORT to that apiserver (TLS, certificates in dev-certs/) and
 # writes the admin's config to ~/.skiff/config. Logs are prefixed with
 # host/daemon. Ctrl-C stops every daemon and removes the namespaces, their
-# rules and the containers with them.
+# rules and the containers with them. INSECURE=1 runs the apiserver with
+# --insecure (plaintext, no authentication) for the README's tours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/bin}
@@ -37,6 +38,10 @@ if ((${#need[@]})); then
 fi
 
 "$MAKE" --no-print-directory build
+security=(--pki "$PWD/dev-certs")
+if [[ ${INSECURE:-} == 1 ]]; then
+  security=(--insecure)
+fi
 images=()
 if "$MAKE" -n images >/dev/null 2>&1; then
   "$MAKE" --no-print-directory images
@@ -50,5 +55,5 @@ fi
 
 exec "$BIN/skiff-lab" --prefix "$PREFIX" up --foreground \
   --masters 1 --nodes 0 --masters-schedulable \
-  --bin "$BIN" --pki "$PWD/dev-certs" "${images[@]}" \
+  --bin "$BIN" "${security[@]}" "${images[@]}" \
   --forward "127.0.0.1:$PORT" --write-kubeconfig "${SKIFF_CONFIG:-$HOME/.skiff/config}"
