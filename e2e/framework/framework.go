@@ -236,3 +236,20 @@ func LeaseHolder(ctx context.Context, l *lab.Lab, from, namespace, name string) 
 	host, _, _ = strings.Cut(id, "_")
 	return id, host, nil
 }
+
+// StartCluster is StartLab for suites that run pods: it fails t unless the
+// node daemons were built, then waits until every node host's kubelet has
+// registered its node and reports it Ready.
+func StartCluster(t *testing.T, cfg lab.Config) *lab.Lab {
+	t.Helper()
+	l := StartLab(t, cfg)
+	RequireBinaries(t, l, "skiff-controller-manager", "skiff-kubelet", "skiff-kube-proxy")
+	var nodes []string
+	for _, h := range l.Hosts() {
+		if h.Has(lab.RoleNode) {
+			nodes = append(nodes, h.Name)
+		}
+	}
+	WaitNodesReady(t, l, l.Hosts()[0].Name, 2*time.Minute, nodes...)
+	return l
+}

@@ -472,3 +472,17 @@ func Cleanup(prefix, stateDir string, lg *zap.Logger) error {
 
 // CAFile is the lab CA's certificate (for curl --cacert on a lab host).
 func (l *Lab) CAFile() string { return l.pkiPath("ca.crt") }
+
+// Unplug cuts host's link to the lab bridge (its port in the lab namespace
+// goes down), as if its cable were pulled; Plug restores it.
+func (l *Lab) Unplug(ctx context.Context, host string) error { return l.setLink(ctx, host, "down") }
+
+// Plug restores the link Unplug cut.
+func (l *Lab) Plug(ctx context.Context, host string) error { return l.setLink(ctx, host, "up") }
+
+func (l *Lab) setLink(ctx context.Context, host, state string) error {
+	if _, err := l.Host(host); err != nil {
+		return err
+	}
+	return ip(ctx, "-n", l.cfg.labNetNS(), "link", "set", l.cfg.Prefix+"-"+host, state)
+}

@@ -58,6 +58,25 @@ func TestLabOneMasterTwoNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("an unplugged host is cut off until plugged back", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		readyz := []string{"curl", "-sf", "--max-time", "2", "--cacert", l.CAFile(), "https://" + m1.IP + ":6443/readyz"}
+		if err := l.Unplug(ctx, "n2"); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := l.Exec(ctx, "n2", readyz...); err == nil {
+			t.Errorf("n2 reached the apiserver while unplugged: %q", out)
+		}
+		if err := l.Plug(ctx, "n2"); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, 500*time.Millisecond, "n2 reaches the apiserver again", func(ctx context.Context) error {
+			_, err := l.Exec(ctx, "n2", readyz...)
+			return err
+		})
+	})
+
 	t.Run("skiffctl works from the nodes", func(t *testing.T) {
 		framework.Skiffctl(t, l, "n1", "create", "namespace", "e2e")
 		out := framework.Skiffctl(t, l, "n1", "create", "deployment", "web", "-n", "e2e",
@@ -101,6 +120,7 @@ func TestLabOneMasterTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr := &http.Transport{DialContext: lab.DialContextIn(n1.NetNSPath())}
+		defer tr.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := remote.Write(ref, pushed, remote.WithTransport(tr), remote.WithContext(ctx)); err != nil {
