@@ -47,10 +47,11 @@ type daemon struct {
 
 // daemonTable is every daemon of the lab, in start order.
 //
-// The flags of skiff-controller-manager, skiff-kubelet and skiff-kube-proxy
-// follow the conventions of skiff-scheduler (--kubeconfig, --bind-address,
-// --secure-port for /healthz, --leader-elect-*), plus the kubelet's node
-// flags; adjust these rows when those daemons land with other names.
+// The rows of skiff-controller-manager and skiff-kube-proxy use the flags
+// of their branches as of this writing; skiff-kubelet's follow the
+// conventions of the other daemons (--kubeconfig, --bind-address,
+// --secure-port for /healthz) plus node flags named as Kubernetes' are:
+// adjust its row when the kubelet lands with other names.
 func daemonTable() []daemon {
 	return []daemon{
 		{
@@ -128,9 +129,14 @@ func daemonTable() []daemon {
 		},
 		{
 			name: "kube-proxy", role: RoleNode, binary: "skiff-kube-proxy", phase: 4,
+			// kube-proxy serves /healthz on --healthz-bind-address, as
+			// Kubernetes' does, not on --bind-address/--secure-port.
 			args: func(l *Lab, h Host) []string {
-				return append(l.componentArgs(h, "kube-proxy", KubeProxyHealthPort),
-					"--hostname-override", h.Name, "--cluster-cidr", ClusterCIDR)
+				return []string{
+					"--kubeconfig", l.kubeconfigPath("kube-proxy"), "--log-format", "console",
+					"--healthz-bind-address", fmt.Sprintf("%s:%d", h.IP, KubeProxyHealthPort),
+					"--hostname-override", h.Name, "--cluster-cidr", ClusterCIDR,
+				}
 			},
 			health: func(l *Lab, h Host) probe { return httpProbe(h, KubeProxyHealthPort, "/healthz", false) },
 		},
