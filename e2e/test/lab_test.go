@@ -173,6 +173,14 @@ func assertGone(t *testing.T, prefix, stateDir string, procs []lab.Proc) {
 			t.Errorf("%s (pid %d) still running", p.Name(), p.PID)
 		}
 	}
+	// Every daemon's command line names the state dir (its kubeconfig,
+	// data or config): none may be left, recorded or not.
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range cmdlines {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), stateDir) {
+			t.Errorf("process %s still runs: %s", filepath.Base(filepath.Dir(f)), strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
 	links, err := exec.Command("ip", "-o", "link").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip link: %v", err)
@@ -399,4 +407,35 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestLabUpFailureCleansUp starts a lab whose scheduler cannot start: Up
+// must say which daemon failed with the end of its log, and leave nothing
+// behind.
+func TestLabUpFailureCleansUp(t *testing.T) {
+	bin := t.TempDir()
+	for _, name := range []string{"skiff-apiserver", "skiffctl", "skiff-registry"} {
+		if err := os.Symlink(filepath.Join(binDir, name), filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	broken := "#!/bin/sh\necho \"unknown flag: --kubeconfig\" >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(bin, "skiff-scheduler"), []byte(broken), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	prefix := framework.Prefix()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Config{Prefix: prefix, Masters: 1, Nodes: 1, BinDir: bin, StateDir: state})
+	if err == nil {
+		_ = l.Down()
+		t.Fatal("lab up succeeded with a scheduler that exits at once")
+	}
+	for _, want := range []string{"m1/scheduler exited during start-up", "unknown flag: --kubeconfig"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("up's error lacks %q: %v", want, err)
+		}
+	}
+	assertGone(t, prefix, state, nil)
 }
