@@ -17,6 +17,7 @@ const (
 	KubeProxyHealthPort   = 10256
 	EtcdClientPort        = 2379
 	EtcdPeerPort          = 2380
+	EtcdMetricsPort       = 2381
 	// ClusterCIDR is the pod network of the lab, split per node by the
 	// controller-manager; it exists only inside the node namespaces.
 	ClusterCIDR = "10.244.0.0/16"
@@ -69,7 +70,7 @@ func daemonTable() []daemon {
 			name: "etcd", role: RoleMaster, binary: "etcd", system: true, phase: 0,
 			enabled: func(l *Lab) bool { return l.externalEtcd() },
 			args:    etcdArgs,
-			health:  func(l *Lab, h Host) probe { return httpProbe(h, EtcdClientPort, "/health", false) },
+			health:  func(l *Lab, h Host) probe { return httpProbe(h, EtcdMetricsPort, "/health", false) },
 		},
 		{
 			name: "apiserver", role: RoleMaster, binary: "skiff-apiserver", phase: 1,
@@ -179,6 +180,13 @@ func apiserverArgs(l *Lab, h Host) []string {
 	}
 	if l.externalEtcd() {
 		a = append(a, "--etcd-servers", strings.Join(l.etcdClientURLs(), ","))
+		if !l.cfg.Insecure {
+			// The apiserver's client certificate for the kubelets is its
+			// client certificate for etcd too.
+			a = append(a, "--etcd-cafile", l.pkiPath("ca.crt"),
+				"--etcd-certfile", l.pkiPath("apiserver-kubelet-client.crt"),
+				"--etcd-keyfile", l.pkiPath("apiserver-kubelet-client.key"))
+		}
 	} else {
 		a = append(a, "--data-dir", l.hostPath(h, "etcd"))
 	}
@@ -200,24 +208,38 @@ func (l *Lab) externalEtcd() bool { return l.cfg.Masters > 1 }
 func (l *Lab) etcdClientURLs() []string {
 	var urls []string
 	for _, m := range l.hostsWith(RoleMaster) {
-		urls = append(urls, fmt.Sprintf("http://%s:%d", m.IP, EtcdClientPort))
+		urls = append(urls, l.etcdClientURL(m))
 	}
 	return urls
 }
 
-// etcdArgs make one member of the masters' etcd cluster. It speaks plain
-// HTTP on the lab subnet, which only the lab's namespaces can reach.
+func (l *Lab) etcdClientURL(h Host) string {
+	scheme := "https"
+	if l.cfg.Insecure {
+		scheme = "http"
+	}
+	return fmt.Sprintf("%s://%s:%d", scheme, h.IP, EtcdClientPort)
+}
+
+// etcdArgs make one member of the masters' etcd cluster. Clients (the
+// apiservers) speak TLS with client certificates: the member serves the
+// apiserver's certificate (whose SANs are the masters' addresses) and
+// trusts the lab CA. Members talk to each other in plain HTTP on the lab
+// subnet, which only the lab's namespaces reach (the certificates `skiff-
+// apiserver certs` makes are either server or client, and a peer needs
+// both). /health is served in plain HTTP on the metrics port.
 func etcdArgs(l *Lab, h Host) []string {
 	var initial []string
 	for _, m := range l.hostsWith(RoleMaster) {
 		initial = append(initial, fmt.Sprintf("%s=http://%s:%d", m.Name, m.IP, EtcdPeerPort))
 	}
-	client := fmt.Sprintf("http://%s:%d", h.IP, EtcdClientPort)
+	client := l.etcdClientURL(h)
 	peer := fmt.Sprintf("http://%s:%d", h.IP, EtcdPeerPort)
-	return []string{
+	a := []string{
 		"--name", h.Name, "--data-dir", l.hostPath(h, "etcd"),
-		"--listen-client-urls", client + ",http://127.0.0.1:2379", "--advertise-client-urls", client,
+		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--listen-metrics-urls", fmt.Sprintf("http://%s:%d", h.IP, EtcdMetricsPort),
 		"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 		"--initial-cluster-token", l.cfg.Prefix + "-etcd",
 		// A loaded 2-core machine misses 100 ms heartbeats; these keep
@@ -225,6 +247,12 @@ func etcdArgs(l *Lab, h Host) []string {
 		"--heartbeat-interval", "250", "--election-timeout", "2500",
 		"--logger", "zap",
 	}
+	if l.cfg.Insecure {
+		return a
+	}
+	return append(a,
+		"--cert-file", l.pkiPath("apiserver.crt"), "--key-file", l.pkiPath("apiserver.key"),
+		"--client-cert-auth", "--trusted-ca-file", l.pkiPath("ca.crt"))
 }
 
 // writeHAProxyConfig writes haproxy.cfg: TCP passthrough to every

@@ -89,14 +89,14 @@ func TestHAProxyConfigAndEtcdCluster(t *testing.T) {
 	args := strings.Join(etcdArgs(l, m2), " ")
 	for _, want := range []string{
 		"--name m2", "--initial-cluster m1=http://10.77.0.11:2380,m2=http://10.77.0.12:2380,m3=http://10.77.0.13:2380",
-		"--advertise-client-urls http://10.77.0.12:2379",
+		"--advertise-client-urls https://10.77.0.12:2379", "--client-cert-auth",
 	} {
 		if !strings.Contains(args, want) {
 			t.Errorf("etcd args lack %q: %s", want, args)
 		}
 	}
 	api := strings.Join(apiserverArgs(l, m2), " ")
-	if !strings.Contains(api, "--etcd-servers http://10.77.0.11:2379,http://10.77.0.12:2379,http://10.77.0.13:2379") {
+	if !strings.Contains(api, "--etcd-servers https://10.77.0.11:2379,https://10.77.0.12:2379,https://10.77.0.13:2379 --etcd-cafile") {
 		t.Errorf("apiserver args do not name the etcd cluster: %s", api)
 	}
 }
