@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -485,4 +486,20 @@ func (l *Lab) setLink(ctx context.Context, host, state string) error {
 		return err
 	}
 	return ip(ctx, "-n", l.cfg.labNetNS(), "link", "set", l.cfg.Prefix+"-"+host, state)
+}
+
+// Follow writes every daemon's log to w, each line prefixed with
+// "host/daemon | ", from the start and then as it grows, until ctx ends.
+func (l *Lab) Follow(ctx context.Context, w io.Writer) {
+	l.cfg.LogStream = w
+	for _, p := range l.Procs() {
+		l.tail(p)
+	}
+	<-ctx.Done()
+	select {
+	case <-l.closed:
+	default:
+		close(l.closed)
+	}
+	l.tails.Wait()
 }

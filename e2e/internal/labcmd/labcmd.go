@@ -254,17 +254,26 @@ func statusCommand(g *globals) *cobra.Command {
 }
 
 func logsCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var follow bool
+	c := &cobra.Command{
 		Use:   "logs",
-		Short: "Print every daemon's log, each headed by host/daemon",
+		Short: "Print every daemon's log, each headed (or, with -f, each line prefixed) by host/daemon",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			l, err := loadLab(g)
 			if err != nil {
 				return err
 			}
-			fmt.Print(l.Logs())
+			if !follow {
+				fmt.Print(l.Logs())
+				return nil
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			l.Follow(ctx, os.Stdout)
 			return nil
 		},
 	}
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing as the logs grow, each line prefixed with host/daemon, until Ctrl-C")
+	return c
 }
