@@ -306,6 +306,30 @@ func TestSkiffLabCLI(t *testing.T) {
 	if out := skiffLab("status"); !strings.Contains(out, "apiserver") || strings.Contains(out, "unhealthy") {
 		t.Errorf("status:\n%s", out)
 	}
+	follow := exec.Command(filepath.Join(binDir, "skiff-lab"), "--prefix", prefix, "--state", state, "logs", "-f")
+	followed := &lockedBuffer{}
+	follow.Stdout, follow.Stderr = followed, followed
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if follow.ProcessState == nil {
+			_ = follow.Process.Kill()
+			_ = follow.Wait()
+		}
+	})
+	framework.Eventually(t, 30*time.Second, 200*time.Millisecond, "logs -f prints the apiserver's log", func(context.Context) error {
+		if !strings.Contains(followed.String(), "m1/apiserver           | ") {
+			return fmt.Errorf("output so far:\n%s", followed.String())
+		}
+		return nil
+	})
+	if err := follow.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Wait(); err != nil {
+		t.Errorf("logs -f after Ctrl-C: %v", err)
+	}
 	skiffLab("down")
 	assertGone(t, prefix, state, procs)
 }
