@@ -68,6 +68,9 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := l.cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("lab: needs root (it creates network namespaces and runs daemons inside them)")
+	}
 	if _, err := os.Stat(l.path(stateFile)); err == nil {
 		return nil, fmt.Errorf("lab: %s exists: lab %q is up (skiff-lab down --state %s)", l.path(stateFile), l.cfg.Prefix, l.cfg.StateDir)
 	}
@@ -248,12 +251,7 @@ func (l *Lab) Down() error {
 		paths = append(paths, netnsPath(n))
 	}
 	killInNetNS(l.lg, paths)
-	select {
-	case <-l.closed:
-	default:
-		close(l.closed)
-	}
-	l.tails.Wait()
+	l.stopTails()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, n := range names {
@@ -496,10 +494,5 @@ func (l *Lab) Follow(ctx context.Context, w io.Writer) {
 		l.tail(p)
 	}
 	<-ctx.Done()
-	select {
-	case <-l.closed:
-	default:
-		close(l.closed)
-	}
-	l.tails.Wait()
+	l.stopTails()
 }

@@ -215,12 +215,19 @@ func LogTail(file string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// tailsGroup and the stream mutex are part of Lab; declared here with the
-// code that uses them.
+// logStreams are the tails of Lab's logs, declared here with the code that
+// uses them.
 type logStreams struct {
-	tails    sync.WaitGroup
-	streamMu sync.Mutex
-	closed   chan struct{}
+	tails     sync.WaitGroup
+	streamMu  sync.Mutex
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// stopTails ends every tail once it has copied what the logs hold.
+func (s *logStreams) stopTails() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.tails.Wait()
 }
 
 // binaryPath finds a daemon's binary: in BinDir for Skiff's own, in PATH
