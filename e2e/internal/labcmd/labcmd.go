@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"skiff.dev/e2e/lab"
+	"skiff.dev/proto/client"
 	"skiff.dev/proto/component"
 )
 
@@ -172,10 +173,20 @@ func defaultBinDir() string {
 func printUsage(g *globals, l *lab.Lab, server, kubeconfig string, foreground bool) {
 	cfg := l.Config()
 	fmt.Printf("\nSkiff lab %q is up: apiserver %s\n", cfg.Prefix, server)
-	if kubeconfig != "" {
+	switch kubeconfig {
+	case "":
+	case client.ConfigPath(""):
+		fmt.Println("  skiffctl get nodes")
+	default:
 		fmt.Printf("  skiffctl --kubeconfig %s get nodes\n", kubeconfig)
 	}
-	self := "skiff-lab --prefix " + g.prefix
+	self := "skiff-lab"
+	if exe, err := os.Executable(); err == nil {
+		if p, err := exec.LookPath("skiff-lab"); err != nil || p != exe {
+			self = exe
+		}
+	}
+	self += " --prefix " + g.prefix
 	if g.state != "" {
 		self += " --state " + g.state
 	}
