@@ -84,7 +84,7 @@ up:
 
 ## bench-failover: scheduler leader fail-over in the HA lab (3 masters, etcd cluster, haproxy), 3 runs; figures in docs/benchmarks.md
 bench-failover:
-	cd e2e && $(GO) test -count=3 -v -timeout 20m -run TestLabHAFailover ./test | grep -E 'scheduler leader|^(--- |ok|FAIL)'
+	cd e2e && $(GO) test -count=3 -v -timeout 20m -run TestLabHAFailover ./test | grep -E 'leader|held by|^(--- |ok|FAIL)'
 
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:
