@@ -43,6 +43,12 @@ func (l *Lab) writeCredentials(ctx context.Context) error {
 		if err := run(ctx, bin, args...); err != nil {
 			return fmt.Errorf("lab certificates: %w", err)
 		}
+		for _, h := range l.hostsWith(RoleNode) {
+			crt, key := l.kubeletServingCert(h)
+			if err := writeServingCert(l.pkiPath("ca.crt"), l.pkiPath("ca.key"), h.Name, []string{h.IP}, crt, key); err != nil {
+				return err
+			}
+		}
 	}
 	for _, u := range users {
 		if err := l.WriteKubeconfig(l.kubeconfigPath(u), l.APIServerURL(), u, false); err != nil {
@@ -98,4 +104,9 @@ func (l *Lab) WriteKubeconfig(path, server, user string, embed bool) error {
 		return fmt.Errorf("lab kubeconfig %s: %w", path, err)
 	}
 	return nil
+}
+
+// kubeletServingCert is the certificate and key of host's kubelet API.
+func (l *Lab) kubeletServingCert(h Host) (cert, key string) {
+	return l.pkiPath("kubelet-" + h.Name + "-serving.crt"), l.pkiPath("kubelet-" + h.Name + "-serving.key")
 }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,11 +49,8 @@ type daemon struct {
 
 // daemonTable is every daemon of the lab, in start order.
 //
-// The rows of skiff-controller-manager and skiff-kube-proxy use the flags
-// of their branches as of this writing; skiff-kubelet's follow the
-// conventions of the other daemons (--kubeconfig, --bind-address,
-// --secure-port for /healthz) plus node flags named as Kubernetes' are:
-// adjust its row when the kubelet lands with other names.
+// The rows of skiff-controller-manager, skiff-kubelet and skiff-kube-proxy
+// use the flags of their branches as of this writing.
 func daemonTable() []daemon {
 	return []daemon{
 		{
@@ -113,19 +111,7 @@ func daemonTable() []daemon {
 		},
 		{
 			name: "kubelet", role: RoleNode, binary: "skiff-kubelet", phase: 4,
-			args: func(l *Lab, h Host) []string {
-				a := l.componentArgs(h, "kubelet-"+h.Name, KubeletHealthPort)
-				a = append(a,
-					"--node-name", h.Name, "--node-ip", h.IP,
-					"--containerd-address", l.containerdSocket(h),
-					"--root-dir", l.hostPath(h, "kubelet"),
-					"--netns-prefix", l.cfg.Prefix+"-"+h.Name+"-",
-					"--cluster-cidr", ClusterCIDR, "--service-cluster-ip-range", ServiceCIDR)
-				if l.cfg.ImageDir != "" {
-					a = append(a, "--image-dir", l.cfg.ImageDir)
-				}
-				return a
-			},
+			args:   kubeletArgs,
 			health: func(l *Lab, h Host) probe { return httpProbe(h, KubeletHealthPort, "/healthz", false) },
 		},
 		{
@@ -142,6 +128,38 @@ func daemonTable() []daemon {
 			health: func(l *Lab, h Host) probe { return httpProbe(h, KubeProxyHealthPort, "/healthz", false) },
 		},
 	}
+}
+
+// kubeletArgs run a node's kubelet on its own containerd, with its state,
+// pod logs and pod network namespace pins (<prefix>-<host>-<uid>, removed
+// by Down with the lab's other namespaces) apart from other nodes', the
+// lab registry pulled from over plain HTTP, and its API served with a
+// certificate of the lab CA (plain HTTP with --insecure).
+func kubeletArgs(l *Lab, h Host) []string {
+	a := []string{
+		"--kubeconfig", l.kubeconfigPath("kubelet-" + h.Name), "--log-format", "console",
+		"--node-name", h.Name, "--node-ip", h.IP,
+		"--containerd-address", l.containerdSocket(h), "--containerd-namespace", l.containerdNamespace(h),
+		"--root-dir", l.hostPath(h, "kubelet"), "--pod-log-dir", l.hostPath(h, "pod-logs"),
+		"--netns-prefix", l.cfg.Prefix + "-" + h.Name + "-",
+		"--cluster-cidr", ClusterCIDR, "--service-cidr", ServiceCIDR,
+		"--insecure-registry", fmt.Sprintf("%s:%d", l.hostsWith(RoleRegistry)[0].IP, RegistryPort),
+		"--address", h.IP,
+		"--healthz-bind-address", h.IP, "--healthz-port", strconv.Itoa(KubeletHealthPort),
+	}
+	if l.cfg.ImageDir != "" {
+		a = append(a, "--image-dir", l.cfg.ImageDir)
+	}
+	if !l.hasBinary("skiff-controller-manager", false) {
+		// Without a controller-manager to allocate node CIDRs, the lab
+		// gives node i 10.244.i.0/24 itself.
+		a = append(a, "--pod-cidr", l.podCIDR(h))
+	}
+	if l.cfg.Insecure {
+		return append(a, "--insecure-http")
+	}
+	crt, key := l.kubeletServingCert(h)
+	return append(a, "--tls-cert-file", crt, "--tls-private-key-file", key, "--client-ca-file", l.pkiPath("ca.crt"))
 }
 
 // componentArgs are the flags every Skiff daemon shares: its kubeconfig
@@ -197,6 +215,7 @@ func apiserverArgs(l *Lab, h Host) []string {
 	return append(a,
 		"--tls-cert-file", pki("apiserver.crt"), "--tls-private-key-file", pki("apiserver.key"),
 		"--client-ca-file", pki("ca.crt"),
+		"--kubelet-certificate-authority", pki("ca.crt"),
 		"--kubelet-client-certificate", pki("apiserver-kubelet-client.crt"),
 		"--kubelet-client-key", pki("apiserver-kubelet-client.key"))
 }
@@ -312,3 +331,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 `, l.hostPath(h, "containerd", "root"), filepath.Join(filepath.Dir(sock), "state"), sock, sock+".ttrpc")
 	return os.WriteFile(l.hostPath(h, "containerd.toml"), []byte(cfg), 0o644)
 }
+
+// podCIDR is the pod range the lab gives host h when no controller-manager
+// allocates one: 10.244.<n>.0/24, n the host's last address byte.
+func (l *Lab) podCIDR(h Host) string {
+	ip := net.ParseIP(h.IP).To4()
+	return fmt.Sprintf("10.244.%d.0/24", ip[3])
+}
+
+// containerdNamespace is the containerd namespace of host's kubelet. It
+// also names what runc keeps outside the lab's state directory (its state
+// in /run/containerd/runc/<namespace>, the cgroups /<namespace>/<id>), so
+// Down finds and removes exactly the lab's.
+func (l *Lab) containerdNamespace(h Host) string { return l.cfg.Prefix + "-" + h.Name }

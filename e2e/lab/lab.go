@@ -257,6 +257,9 @@ func (l *Lab) Down() error {
 	for _, n := range names {
 		errs = append(errs, deleteNetNS(ctx, n))
 	}
+	for _, h := range l.hostsWith(RoleNode) {
+		errs = append(errs, removeRuncLeftovers(l.containerdNamespace(h)))
+	}
 	errs = append(errs, unmountUnder(l.cfg.StateDir))
 	if err := os.RemoveAll(l.cfg.StateDir); err != nil {
 		errs = append(errs, fmt.Errorf("remove state dir: %w", err))

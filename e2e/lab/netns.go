@@ -218,3 +218,32 @@ func dialIn(ctx context.Context, nsPath, network, addr string) (net.Conn, error)
 	runtime.UnlockOSThread()
 	return conn, dialErr
 }
+
+// removeRuncLeftovers removes what runc keeps outside containerd's own
+// folders for the containers of containerd namespace ns, once their
+// processes are gone: its state (/run/containerd/runc/<ns>) and the
+// cgroups /<ns>/... of every hierarchy (rmdir, deepest first; a cgroup
+// still holding a process stays and is reported).
+func removeRuncLeftovers(ns string) error {
+	errs := []error{os.RemoveAll(filepath.Join("/run/containerd/runc", ns))}
+	roots, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", ns))
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", ns)); err == nil {
+		roots = append(roots, filepath.Join("/sys/fs/cgroup", ns))
+	}
+	for _, root := range roots {
+		var dirs []string
+		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+		for _, d := range dirs {
+			if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("remove cgroup %s: %w", d, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
