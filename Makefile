@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
 MODULES := proto apiserver ctl e2e kubelet scheduler
-COMPONENTS := apiserver ctl scheduler
+COMPONENTS := apiserver ctl e2e scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_GATEWAY := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0
 PROTOC_GEN_OPENAPI := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0
 
-.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler tools clean
+.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-failover tools clean
 
 all: build
 
@@ -78,9 +78,13 @@ verify-proto: proto
 certs: build-apiserver
 	$(BIN)/skiff-apiserver certs --dir dev-certs
 
-## up: a local cluster in the foreground
-up: build
-	BIN=$(BIN) hack/up.sh
+## up: a single-node cluster in the foreground, in network namespaces (installs packages, builds; see README)
+up:
+	BIN=$(BIN) MAKE="$(MAKE)" hack/up.sh
+
+## bench-failover: scheduler leader fail-over in the HA lab (3 masters, etcd cluster, haproxy), 3 runs; figures in docs/benchmarks.md
+bench-failover:
+	cd e2e && $(GO) test -count=3 -v -timeout 20m -run TestLabHAFailover ./test | grep -E 'leader|held by|^(--- |ok|FAIL)'
 
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:
