@@ -30,7 +30,7 @@ type podRecord struct {
 // allocated address in <StateDir>/last-reserved-ip, as host-local IPAM does.
 type store struct{ dir string }
 
-func (s store) podsDir() string          { return filepath.Join(s.dir, "pods") }
+func (s store) podsDir() string           { return filepath.Join(s.dir, "pods") }
 func (s store) podFile(uid string) string { return filepath.Join(s.podsDir(), uid+".json") }
 
 func (s store) init() error {
