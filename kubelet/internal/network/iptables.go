@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"skiff.dev/kubelet/internal/nsutil"
 )
 
 // STYLE.md keeps go-iptables in kube-proxy alone; the kubelet's few rules
@@ -35,7 +37,7 @@ func (m *Manager) ensureRules(ctx context.Context, podCIDR, clusterCIDR string) 
 	fmt.Fprintf(&b, "-A %s -s %s -m comment --comment \"skiff: forward pod traffic\" -j ACCEPT\n", fwd, clusterCIDR)
 	fmt.Fprintf(&b, "-A %s -d %s -m comment --comment \"skiff: forward pod traffic\" -j ACCEPT\n", fwd, clusterCIDR)
 	b.WriteString("COMMIT\n")
-	return nsDo(m.hostNS, func() error {
+	return nsutil.Do(m.hostNS, func() error {
 		if err := run(ctx, &b, "iptables-restore", "-w", "--noflush"); err != nil {
 			return fmt.Errorf("network: write chains %s and %s: %w", masq, fwd, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/vishvananda/netns"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"skiff.dev/kubelet/internal/nsutil"
 )
 
 // PodRef names a pod; UID keys everything this package keeps about it.
@@ -68,7 +71,7 @@ func New(lg *zap.Logger, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.pods = recs
-	if err := ensureSharedDir(cfg.NetNSDir); err != nil {
+	if err := nsutil.EnsureSharedDir(cfg.NetNSDir); err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
 	if cfg.HostNetNS != "" {
@@ -109,7 +112,7 @@ func (m *Manager) EnsureNode(ctx context.Context, podCIDR string) error {
 	if err != nil {
 		return err
 	}
-	if err := nsDo(m.hostNS, func() error {
+	if err := nsutil.Do(m.hostNS, func() error {
 		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
 	}); err != nil {
 		return fmt.Errorf("network: set net.ipv4.ip_forward=1: %w", err)
@@ -260,7 +263,7 @@ func (m *Manager) SetUpPod(ctx context.Context, pod PodRef) (Result, error) {
 // complete says whether everything SetUpPod makes for rec exists: the
 // pinned namespace, the host veth in the bridge, eth0 with the pod's IP.
 func (m *Manager) complete(rec podRecord) bool {
-	if !isPinnedNetNS(rec.NetNS) {
+	if !nsutil.IsPinned(rec.NetNS) {
 		return false
 	}
 	l, err := m.host.LinkByName(rec.HostVeth)
@@ -301,11 +304,11 @@ func (m *Manager) inPod(rec podRecord, fn func(h *netlink.Handle) error) error {
 }
 
 func (m *Manager) setUp(rec podRecord) error {
-	if !isPinnedNetNS(rec.NetNS) {
-		if err := removeNetNSPin(rec.NetNS); err != nil {
+	if !nsutil.IsPinned(rec.NetNS) {
+		if err := nsutil.Unpin(rec.NetNS); err != nil {
 			return err
 		}
-		if err := newPinnedNetNS(rec.NetNS); err != nil {
+		if err := nsutil.Pin(rec.NetNS); err != nil {
 			return err
 		}
 	}
@@ -401,7 +404,7 @@ func (m *Manager) tearDown(rec podRecord) error {
 			return fmt.Errorf("remove veth %s: %w", rec.HostVeth, err)
 		}
 	}
-	if err := removeNetNSPin(rec.NetNS); err != nil {
+	if err := nsutil.Unpin(rec.NetNS); err != nil {
 		return err
 	}
 	if err := m.store.remove(rec.UID); err != nil {
@@ -432,4 +435,9 @@ func (m *Manager) PodCIDR() string {
 		return ""
 	}
 	return m.podCIDR.String()
+}
+
+// pinPath is where the namespace of pod uid is pinned.
+func (m *Manager) pinPath(uid string) string {
+	return filepath.Join(m.cfg.NetNSDir, m.cfg.NetNSPrefix+uid)
 }

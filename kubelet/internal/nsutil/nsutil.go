@@ -1,21 +1,23 @@
-package network
+// Package nsutil creates, pins, enters and removes network namespaces from
+// Go, without `ip netns` (whose `exec` runs in a private mount namespace
+// that hides pins made inside it).
+package nsutil
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
-// nsDo runs fn on an OS thread switched into the network namespace ns. The
+// Do runs fn on an OS thread switched into the network namespace ns. The
 // thread stays locked and exits with its goroutine, so a thread left in a
 // foreign namespace never runs anything else. It is for what netlink
 // handles cannot do: /proc/sys and the iptables commands.
-func nsDo(ns netns.NsHandle, fn func() error) error {
+func Do(ns netns.NsHandle, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -28,10 +30,10 @@ func nsDo(ns netns.NsHandle, fn func() error) error {
 	return <-errc
 }
 
-// ensureSharedDir makes dir a shared mount point, as `ip netns add` does
+// EnsureSharedDir makes dir a shared mount point, as `ip netns add` does
 // for /run/netns, so pins made here show in every mount namespace that
 // shares it and vice versa.
-func ensureSharedDir(dir string) error {
+func EnsureSharedDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make netns dir: %w", err)
 	}
@@ -48,10 +50,10 @@ func ensureSharedDir(dir string) error {
 	return nil
 }
 
-// newPinnedNetNS creates a network namespace and pins it by bind mounting
+// Pin creates a network namespace and pins it by bind mounting
 // it on path, from a thread of this process (not under `ip netns exec`,
 // whose private mount namespace would hide the pin).
-func newPinnedNetNS(path string) error {
+func Pin(path string) error {
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		return fmt.Errorf("create netns pin: %w", err)
@@ -77,8 +79,8 @@ func newPinnedNetNS(path string) error {
 	return nil
 }
 
-// isPinnedNetNS says whether path is a mounted namespace file.
-func isPinnedNetNS(path string) bool {
+// IsPinned says whether path is a mounted namespace file.
+func IsPinned(path string) bool {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {
 		return false
@@ -86,9 +88,9 @@ func isPinnedNetNS(path string) bool {
 	return st.Type == unix.NSFS_MAGIC
 }
 
-// removeNetNSPin unmounts and removes a pin; the namespace goes when its
+// Unpin unmounts and removes a pin; the namespace goes when its
 // last user does. A missing pin is not an error.
-func removeNetNSPin(path string) error {
+func Unpin(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount netns pin %s: %w", path, err)
 	}
@@ -98,7 +100,12 @@ func removeNetNSPin(path string) error {
 	return nil
 }
 
-// pinPath is where the namespace of pod uid is pinned.
-func (m *Manager) pinPath(uid string) string {
-	return filepath.Join(m.cfg.NetNSDir, m.cfg.NetNSPrefix+uid)
+// DoPath is Do in the namespace pinned or linked at path.
+func DoPath(path string, fn func() error) error {
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open network namespace %s: %w", path, err)
+	}
+	defer ns.Close()
+	return Do(ns, fn)
 }
