@@ -14,8 +14,8 @@ import (
 	"github.com/vishvananda/netns"
 	"go.uber.org/zap/zaptest"
 
-	"skiff.dev/kubelet/internal/network"
 	"skiff.dev/kubelet/internal/nettest"
+	"skiff.dev/kubelet/internal/network"
 	"skiff.dev/kubelet/internal/nsutil"
 )
 
