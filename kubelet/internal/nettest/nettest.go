@@ -201,3 +201,73 @@ func Ping(path string, ip net.IP) error {
 	}
 	return fmt.Errorf("no echo reply from %s: %v", ip, last)
 }
+
+// Bridge creates the bridge name, up, in the namespace at path.
+func Bridge(t testing.TB, path, name string) {
+	t.Helper()
+	WithHandle(t, path, func(h *netlink.Handle) error {
+		if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+			return err
+		}
+		br, err := h.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		return h.LinkSetUp(br)
+	})
+}
+
+// Wire joins the namespace at host to the bridge br of the namespace at
+// lab with a veth pair (labSide in lab, hostSide in host, both up), and
+// gives hostSide the address addr ("10.250.0.1/24"), as the e2e lab joins
+// its hosts.
+func Wire(t testing.TB, lab, br, labSide, host, hostSide, addr string) {
+	t.Helper()
+	ip, ipnet, err := net.ParseCIDR(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostNS, err := netns.GetFromPath(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostNS.Close()
+	WithHandle(t, lab, func(h *netlink.Handle) error {
+		b, err := h.LinkByName(br)
+		if err != nil {
+			return err
+		}
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: labSide, MasterIndex: b.Attrs().Index},
+			PeerName: hostSide, PeerNamespace: netlink.NsFd(int(hostNS))}); err != nil {
+			return err
+		}
+		l, err := h.LinkByName(labSide)
+		if err != nil {
+			return err
+		}
+		return h.LinkSetUp(l)
+	})
+	WithHandle(t, host, func(h *netlink.Handle) error {
+		l, err := h.LinkByName(hostSide)
+		if err != nil {
+			return err
+		}
+		if err := h.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: ipnet.Mask}}); err != nil {
+			return err
+		}
+		return h.LinkSetUp(l)
+	})
+}
+
+// Eventually polls cond every 100 ms until it holds or timeout passes, and
+// fails the test with what otherwise.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -110,7 +110,7 @@ func (m *Manager) RunNodeRoutes(ctx context.Context, nodes informer.TypedInforme
 		DeleteFunc: func(*corev1.Node) { poke() },
 	})
 	if !informer.WaitForCacheSync(ctx, nodes.Informer().HasSynced) {
-		return ctx.Err()
+		return nil // ctx ended
 	}
 	tick := time.NewTicker(NodeRoutesResync)
 	defer tick.Stop()
