@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"skiff.dev/apiserver/apiservertest"
-	"skiff.dev/kubelet/internal/network"
 	"skiff.dev/kubelet/internal/nettest"
+	"skiff.dev/kubelet/internal/network"
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
