@@ -154,6 +154,21 @@ func TestHostGatewayRoutesFollowNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("traffic leaving the cluster CIDR is masqueraded", func(t *testing.T) {
+		// A machine on the hosts' network that is no node: it has no route
+		// to any podCIDR, so only masqueraded traffic can get an answer.
+		outside := nettest.NewNS(t, prefix+"-out")
+		nettest.Wire(t, lab, "sknlab", "sknlout", outside, "sknup", "10.250.0.9/24")
+		nettest.Listen(t, outside, ":8080")
+		seen, err := nettest.Dial(pa.NetNSPath, "10.250.0.9:8080")
+		if err != nil {
+			t.Fatalf("pod a to a machine outside the cluster: %v", err)
+		}
+		if h, _, _ := net.SplitHostPort(seen); h != a.ip {
+			t.Errorf("the outside machine saw pod a as %s, want node-a's address %s", h, a.ip)
+		}
+	})
+
 	t.Run("routes go with their nodes", func(t *testing.T) {
 		for _, n := range []string{"node-c", b.name} {
 			if err := cs.CoreV1().Nodes().Delete(ctx, n, client.DeleteOptions{}); err != nil {
