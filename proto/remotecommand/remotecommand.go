@@ -40,8 +40,8 @@ const (
 // Options are an exec request's query parameters, as Kubernetes'
 // PodExecOptions: ?command=sh&command=-c&command=date&container=app&stdin=true&stdout=true&stderr=true&tty=true.
 type Options struct {
-	Container                   string
-	Command                     []string
+	Container                  string
+	Command                    []string
 	Stdin, Stdout, Stderr, TTY bool
 }
 
