@@ -93,9 +93,9 @@ func TestExec(t *testing.T) {
 			stdin: "line 1\nline 2\n", stdout: "line 1\nline 2\n",
 			call: execCall{"ns", "web", "app", []string{"cat"}, true, false}},
 		{name: "tty", path: "/exec/ns/web/sidecar",
-			opts: remotecommand.Options{Command: []string{"exit", "0"}, Stdin: true, Stdout: true, Stderr: true, TTY: true},
+			opts:   remotecommand.Options{Command: []string{"exit", "0"}, Stdin: true, Stdout: true, Stderr: true, TTY: true},
 			stdout: "to stdout\n",
-			call: execCall{"ns", "web", "sidecar", []string{"exit", "0"}, true, true}},
+			call:   execCall{"ns", "web", "sidecar", []string{"exit", "0"}, true, true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, _, err := dialExec(k.URL+c.path, c.opts, nil)
