@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -60,6 +61,7 @@ var httpCodes = map[int]codes.Code{
 func restError(httpCode int, body []byte) error {
 	var st struct {
 		Message string `json:"message"`
+		Reason  string `json:"reason"`
 	}
 	if json.Unmarshal(body, &st) != nil || st.Message == "" {
 		st.Message = strings.TrimSpace(string(body))
@@ -68,7 +70,13 @@ func restError(httpCode int, body []byte) error {
 	if !ok {
 		code = codes.Unknown
 	}
-	return status.Error(code, st.Message)
+	s := status.New(code, st.Message)
+	if st.Reason != "" { // the Status' reason, as gRPC errors of the apiserver carry it
+		if d, err := s.WithDetails(&errdetails.ErrorInfo{Reason: st.Reason}); err == nil {
+			s = d
+		}
+	}
+	return s.Err()
 }
 
 // RESTGet fetches path (e.g. /version or /apis) from the first apiserver
