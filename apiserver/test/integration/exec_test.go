@@ -2,11 +2,8 @@ package integration
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,40 +14,6 @@ import (
 	"skiff.dev/kubelet/kubelettest"
 	"skiff.dev/proto/remotecommand"
 )
-
-// recordingExec stands in for the kubelet's container runtime (the
-// apiserver's proxy is what is tested): "cat" echoes stdin, "exit N"
-// writes to both outputs and exits N.
-type recordingExec struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (r *recordingExec) exec(_ context.Context, ns, pod, ctr string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
-	r.mu.Lock()
-	r.calls = append(r.calls, fmt.Sprintf("%s/%s/%s %v tty=%v", ns, pod, ctr, cmd, tty))
-	r.mu.Unlock()
-	if cmd[0] == "cat" {
-		_, err := io.Copy(stdout, stdin)
-		return 0, err
-	}
-	fmt.Fprint(stdout, "out\n")
-	if stderr != nil {
-		fmt.Fprint(stderr, "err\n")
-	}
-	var code int
-	fmt.Sscan(cmd[len(cmd)-1], &code)
-	return code, nil
-}
-
-func (r *recordingExec) last() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.calls) == 0 {
-		return ""
-	}
-	return r.calls[len(r.calls)-1]
-}
 
 // TestPodExec: the exec subresource reaches the kubelet of the pod's node
 // over TLS with the apiserver's client certificate, and the streams and
@@ -65,8 +28,8 @@ func TestPodExec(t *testing.T) {
 	clientCrt, clientKey := issueCert(t, dir, "apiserver-kubelet-client",
 		pki.CertRequest{CommonName: "skiff-apiserver-kubelet-client", Organization: []string{pki.MastersGroup}, Usage: pki.ClientAuth})
 	ca := dir + "/ca.crt"
-	rt := &recordingExec{}
-	k := kubelettest.Start(t, kubelettest.Options{CertFile: kubeletCrt, KeyFile: kubeletKey, ClientCAFile: ca, Exec: rt.exec})
+	rt := &kubelettest.FakeExec{} // the runtime's side is not what is tested here
+	k := kubelettest.Start(t, kubelettest.Options{CertFile: kubeletCrt, KeyFile: kubeletKey, ClientCAFile: ca, Exec: rt.Exec})
 	e := newEnv(t, apiservertest.Options{KubeletClientCert: clientCrt, KubeletClientKey: clientKey, KubeletCA: ca})
 	ns := e.newNamespace(t, "exec")
 	e.addNode(t, "node-1", "127.0.0.1", k.Port)
@@ -91,11 +54,11 @@ func TestPodExec(t *testing.T) {
 		call           string
 	}{
 		{name: "exit code and outputs", pod: "web", opts: remotecommand.Options{Command: []string{"exit", "3"}, Stdout: true, Stderr: true},
-			code: 3, stdout: "out\n", stderr: "err\n", call: ns + "/web/app [exit 3] tty=false"},
+			code: 3, stdout: "out\n", stderr: "err\n", call: ns + "/web/app [exit 3] stdin=false tty=false"},
 		{name: "stdin", pod: "web", opts: remotecommand.Options{Command: []string{"cat"}, Stdin: true, Stdout: true},
-			stdin: "through the apiserver\n", stdout: "through the apiserver\n", call: ns + "/web/app [cat] tty=false"},
-		{name: "container named, tty", pod: "multi", opts: remotecommand.Options{Container: "b", Command: []string{"true", "0"}, Stdout: true, TTY: true},
-			stdout: "out\n", call: ns + "/multi/b [true 0] tty=true"},
+			stdin: "through the apiserver\n", stdout: "through the apiserver\n", call: ns + "/web/app [cat] stdin=true tty=false"},
+		{name: "container named, tty", pod: "multi", opts: remotecommand.Options{Container: "b", Command: []string{"exit", "0"}, Stdout: true, TTY: true},
+			stdout: "out\n", call: ns + "/multi/b [exit 0] stdin=false tty=true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, resp, err := dialer.Dial(execURL(c.pod, c.opts), nil)
@@ -116,7 +79,7 @@ func TestPodExec(t *testing.T) {
 			if err != nil || code != c.code || stdout.String() != c.stdout || stderr.String() != c.stderr {
 				t.Errorf("exec: %d %v stdout %q stderr %q; want %d %q %q", code, err, stdout.String(), stderr.String(), c.code, c.stdout, c.stderr)
 			}
-			if got := rt.last(); got != c.call {
+			if got := rt.Last(); got != c.call {
 				t.Errorf("kubelet ran %q, want %q", got, c.call)
 			}
 		})

@@ -1,50 +1,15 @@
 package app
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"skiff.dev/kubelet/kubelettest"
 )
 
-// execRuntime stands in for the kubelet's container runtime (skiffctl, the
-// apiserver and the kubelet's API are what is tested): "cat" echoes stdin,
-// "exit N" writes to both outputs and exits N.
-type execRuntime struct {
-	mu   sync.Mutex
-	last string
-}
-
-func (r *execRuntime) exec(_ context.Context, ns, pod, ctr string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
-	r.mu.Lock()
-	r.last = fmt.Sprintf("%s/%s/%s %v stdin=%v tty=%v", ns, pod, ctr, cmd, stdin != nil, tty)
-	r.mu.Unlock()
-	if cmd[0] == "cat" {
-		_, err := io.Copy(stdout, stdin)
-		return 0, err
-	}
-	fmt.Fprint(stdout, "out\n")
-	if stderr != nil {
-		fmt.Fprint(stderr, "err\n")
-	}
-	var code int
-	fmt.Sscan(cmd[len(cmd)-1], &code)
-	return code, nil
-}
-
-func (r *execRuntime) call() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last
-}
-
 func TestExec(t *testing.T) {
-	rt := &execRuntime{}
-	e := newKubeletEnv(t, kubelettest.Options{Exec: rt.exec})
+	rt := &kubelettest.FakeExec{} // the runtime's side is not what is tested here
+	e := newKubeletEnv(t, kubelettest.Options{Exec: rt.Exec})
 	e.node("node-1", e.k.Port)
 	e.pod("web", "node-1", "app")
 	e.pod("multi", "node-1", "a", "b")
@@ -75,13 +40,13 @@ func TestExec(t *testing.T) {
 			stderr: "error: exec needs a pod and a command after --: skiffctl exec POD -- COMMAND [ARG...]\n", code: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := rt.call()
+			before := rt.Last()
 			out, errOut, code := e.runIn(c.stdin, c.args...)
 			if out != c.stdout || code != c.code || errOut != c.stderr {
 				t.Errorf("skiffctl %s: exit %d\nstdout %q\nstderr %q\nwant exit %d\nstdout %q\nstderr %q",
 					strings.Join(c.args, " "), code, out, errOut, c.code, c.stdout, c.stderr)
 			}
-			if got := rt.call(); c.call != "" && got != c.call || c.call == "" && got != before {
+			if got := rt.Last(); c.call != "" && got != c.call || c.call == "" && got != before {
 				t.Errorf("kubelet ran %q, want %q", got, c.call)
 			}
 		})
