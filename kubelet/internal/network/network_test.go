@@ -174,6 +174,9 @@ func TestPodNetwork(t *testing.T) {
 			if len(addrs) != 1 || addrs[0].IPNet.String() != "10.99.1.1/24" {
 				t.Errorf("bridge addresses %v, want 10.99.1.1/24", addrs)
 			}
+			if mac := br.Attrs().HardwareAddr.String(); mac != "0a:58:0a:63:01:01" {
+				t.Errorf("bridge MAC %s, want 0a:58:0a:63:01:01 (fixed, from the gateway address)", mac)
+			}
 			links, _ := h.LinkList()
 			var ports int
 			for _, k := range links {
@@ -357,5 +360,82 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("New(%+v) = %v, want an error with %q", c.cfg, err, c.want)
 			}
 		})
+	}
+}
+
+// SetUpPod finishes a half set up pod (its veth gone; its namespace pin
+// gone, as after a reboot empties /run) with the pod's recorded IP.
+func TestPodNetworkRepairs(t *testing.T) {
+	l := newLab(t)
+	m := l.manager("10.99.4.0/24", nil)
+	a, b := l.setUp(m, "aaaa-1"), l.setUp(m, "bbbb-2")
+	for _, c := range []struct {
+		name   string
+		break_ func()
+	}{
+		{"veth deleted", func() {
+			nettest.WithHandle(t, l.host, func(h *netlink.Handle) error {
+				links, err := h.LinkList()
+				for _, k := range links {
+					if k.Type() == "veth" {
+						if err := h.LinkDel(k); err != nil {
+							return err
+						}
+					}
+				}
+				return err
+			})
+		}},
+		{"namespace pin gone", func() {
+			if err := nsutil.Unpin(a.NetNSPath); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.break_()
+			again := l.setUp(m, "aaaa-1")
+			if !again.IP.Equal(a.IP) || again.NetNSPath != a.NetNSPath || !nsutil.IsPinned(again.NetNSPath) {
+				t.Fatalf("repaired pod: %v, want %v pinned", again, a)
+			}
+			b = l.setUp(m, "bbbb-2")
+			if err := nettest.Ping(b.NetNSPath, a.IP); err != nil {
+				t.Errorf("repaired pod unreachable (with the ARP caches of before): %v", err)
+			}
+		})
+	}
+}
+
+// Pod workers set pods up concurrently: every pod gets its own IP.
+func TestPodNetworkConcurrentSetUp(t *testing.T) {
+	l := newLab(t)
+	m := l.manager("10.99.5.0/28", nil) // 13 pod addresses
+	const pods = 12
+	ips := make(chan string, pods)
+	errs := make(chan error, pods)
+	for i := range pods {
+		go func() {
+			r, err := m.SetUpPod(context.Background(), network.PodRef{UID: fmt.Sprintf("pod-%02d", i), Namespace: "default", Name: fmt.Sprint(i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			ips <- r.IP.String()
+		}()
+	}
+	seen := map[string]bool{}
+	for range pods {
+		select {
+		case err := <-errs:
+			t.Fatalf("SetUpPod: %v", err)
+		case ip := <-ips:
+			if seen[ip] {
+				t.Fatalf("IP %s given twice", ip)
+			}
+			seen[ip] = true
+		}
+	}
+	if n := len(m.Pods()); n != pods {
+		t.Errorf("Pods() has %d pods, want %d", n, pods)
 	}
 }
