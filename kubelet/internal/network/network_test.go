@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"go.uber.org/zap/zaptest"
+	"golang.org/x/sys/unix"
 
 	"skiff.dev/kubelet/internal/nettest"
 	"skiff.dev/kubelet/internal/network"
@@ -437,5 +438,59 @@ func TestPodNetworkConcurrentSetUp(t *testing.T) {
 	}
 	if n := len(m.Pods()); n != pods {
 		t.Errorf("Pods() has %d pods, want %d", n, pods)
+	}
+}
+
+// A ClusterIP that kube-proxy has no rules for must not follow the node's
+// default route out (DESIGN.md section 9): with ServiceCIDR set, it goes
+// to the portless service bridge. The node's "outside" is a namespace the
+// test makes, answering on every service IP; without ServiceCIDR the same
+// connection reaches it, which shows the test can fail.
+func TestServiceCIDRStaysOnTheNode(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		serviceCIDR string
+		leaks       bool
+	}{
+		{"without a service CIDR route the ClusterIP leaks", "", true},
+		{"with a service CIDR route it goes nowhere", "10.99.128.0/20", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := newLab(t)
+			m := l.manager("10.99.6.0/24", func(cfg *network.Config) {
+				cfg.ServiceCIDR, cfg.ServiceBridgeName = c.serviceCIDR, "sknsvc0"
+			})
+			out := nettest.NewNS(t, l.prefix+"-out")
+			nettest.Bridge(t, out, "sknout")
+			nettest.WithHandle(t, out, func(h *netlink.Handle) error {
+				br, err := h.LinkByName("sknout")
+				if err != nil {
+					return err
+				}
+				if err := h.AddrAdd(br, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 97, 0, 2), Mask: net.CIDRMask(24, 32)}}); err != nil {
+					return err
+				}
+				lo, err := h.LinkByName("lo")
+				if err != nil {
+					return err
+				}
+				// answer for every address of the service range
+				return h.RouteAdd(&netlink.Route{LinkIndex: lo.Attrs().Index, Dst: mustCIDR(t, "10.99.128.0/20"),
+					Type: unix.RTN_LOCAL, Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST})
+			})
+			nettest.Wire(t, out, "sknout", "sknw", l.host, "sknup", "10.97.0.1/24")
+			nettest.WithHandle(t, l.host, func(h *netlink.Handle) error {
+				return h.RouteAdd(&netlink.Route{Gw: net.IPv4(10, 97, 0, 2)}) // the node's default route
+			})
+			nettest.Listen(t, out, ":80")
+			pod := l.setUp(m, "pod-1")
+			_, err := nettest.Dial(pod.NetNSPath, "10.99.128.99:80")
+			if c.leaks && err != nil {
+				t.Fatalf("control: the ClusterIP did not reach the outside even without the service route: %v", err)
+			}
+			if !c.leaks && err == nil {
+				t.Fatalf("a ClusterIP without rules left the node")
+			}
+		})
 	}
 }
