@@ -130,6 +130,12 @@ func (m *Manager) EnsureNode(ctx context.Context, podCIDR string) error {
 		}
 	}
 	m.podCIDR, m.gw, m.bridge = cidr, gw, br.Attrs().Index
+	for _, r := range m.pods {
+		if !cidr.Contains(net.ParseIP(r.IP)) {
+			m.lg.Warn("pod has an IP outside the node's podCIDR: it has no gateway any more; delete the pod so it is made again",
+				zap.String("pod", r.Namespace+"/"+r.Name), zap.String("ip", r.IP), zap.String("podCIDR", cidr.String()))
+		}
+	}
 	m.lg.Info("node network ready", zap.String("podCIDR", cidr.String()), zap.String("gateway", fmt.Sprintf("%s/%d", gw, ones)),
 		zap.String("bridge", m.cfg.BridgeName))
 	return nil
