@@ -1,10 +1,17 @@
 package app
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"skiff.dev/apiserver/apiservertest"
 	"skiff.dev/kubelet/kubelettest"
+	"skiff.dev/proto/client"
+	corev1 "skiff.dev/proto/core/v1"
+	metav1 "skiff.dev/proto/meta/v1"
 )
 
 func TestExec(t *testing.T) {
@@ -50,5 +57,73 @@ func TestExec(t *testing.T) {
 				t.Errorf("kubelet ran %q, want %q", got, c.call)
 			}
 		})
+	}
+}
+
+// TestExecSecure: over TLS with client certificates and tokens, exec is
+// authorized as "create pods/exec": the admin may, a read-only user may
+// not.
+func TestExecSecure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: runs a real apiserver")
+	}
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SKIFF_CONFIG", "")
+	srv := apiservertest.Start(t, apiservertest.Options{
+		Secure: true,
+		Tokens: "b0b,bob,1002\n",
+		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": "default", "resource": "*", "apiGroup": "*", "readonly": true}}` + "\n",
+	})
+	ca := filepath.Join(srv.PKIDir, "ca.crt")
+	// The kubelet serves TLS too (with a serving certificate of the test
+	// PKI; the apiserver here does not verify kubelets').
+	rt := &kubelettest.FakeExec{}
+	k := kubelettest.Start(t, kubelettest.Options{Exec: rt.Exec,
+		CertFile: filepath.Join(srv.PKIDir, "apiserver.crt"), KeyFile: filepath.Join(srv.PKIDir, "apiserver.key")})
+	admin := []string{"--client-certificate", filepath.Join(srv.PKIDir, "admin.crt"), "--client-key", filepath.Join(srv.PKIDir, "admin.key")}
+	cs, err := client.New(client.Options{Server: []string{srv.URL}, CertificateAuthority: ca,
+		ClientCertificate: admin[1], ClientKey: admin[3], QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	node, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{Metadata: &metav1.ObjectMeta{Name: "node-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status = &corev1.NodeStatus{Addresses: []*corev1.NodeAddress{{Type: "InternalIP", Address: "127.0.0.1"}},
+		DaemonEndpoints: &corev1.NodeDaemonEndpoints{KubeletEndpoint: &corev1.DaemonEndpoint{Port: int32(k.Port)}}}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "web"},
+		Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "app", Image: "busybox"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.CoreV1().Pods("default").Bind(ctx, "web", "node-1"); err != nil {
+		t.Fatal(err)
+	}
+
+	run := func(stdin string, creds []string, args ...string) (string, string, int) {
+		var out, errOut strings.Builder
+		all := append(append([]string{"--server", srv.URL, "--certificate-authority", ca}, creds...), args...)
+		code := Run(ctx, all, strings.NewReader(stdin), &out, &errOut)
+		return out.String(), errOut.String(), code
+	}
+	if out, errOut, code := run("over TLS\n", admin, "exec", "-i", "web", "--", "cat"); out != "over TLS\n" || errOut != "" || code != 0 {
+		t.Errorf("admin exec: %q %q %d", out, errOut, code)
+	}
+	if out, errOut, code := run("", admin, "exec", "web", "--", "exit", "5"); out != "out\n" || code != 5 {
+		t.Errorf("admin exec exit 5: %q %q %d", out, errOut, code)
+	}
+	before := rt.Last()
+	want := `Error from server (Forbidden): pods "web" is forbidden: User "bob" cannot create resource "pods/exec" in API group "" in the namespace "default": No policy matched.` + "\n"
+	if _, errOut, code := run("", []string{"--token", "b0b"}, "exec", "web", "--", "exit", "0"); errOut != want || code != 1 {
+		t.Errorf("read-only bob exec: stderr %q code %d, want %q", errOut, code, want)
+	}
+	if rt.Last() != before {
+		t.Errorf("the kubelet ran %q for a user without the right", rt.Last())
 	}
 }
