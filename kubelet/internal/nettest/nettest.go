@@ -29,11 +29,12 @@ import (
 // NetNSDir is where the namespaces are pinned.
 const NetNSDir = "/run/netns"
 
-// Prefix is a fresh name prefix for one test's namespaces and links:
-// "skn" and 4 hex digits (7 characters, room for interface names).
+// Prefix is a fresh name prefix for one test's namespaces: "skn" and 8
+// hex digits. (Links live inside the test's namespaces, where fixed
+// skn… names cannot collide.)
 func Prefix(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 2)
+	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
