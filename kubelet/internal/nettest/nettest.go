@@ -272,3 +272,18 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// SourceSeen listens on port in the namespace listenNS, connects to ip:port
+// from the namespace fromNS, and returns the source address the listener
+// saw (what NAT made of the connection), failing the test when it cannot
+// connect.
+func SourceSeen(t testing.TB, fromNS, listenNS string, ip net.IP, port string) string {
+	t.Helper()
+	Listen(t, listenNS, ":"+port)
+	seen, err := Dial(fromNS, net.JoinHostPort(ip.String(), port))
+	if err != nil {
+		t.Fatalf("nettest: TCP to %s:%s from %s: %v", ip, port, fromNS, err)
+	}
+	host, _, _ := net.SplitHostPort(seen)
+	return host
+}

@@ -227,12 +227,7 @@ func TestPodNetwork(t *testing.T) {
 				t.Errorf("ping %s from %s: %v", c.to, c.from, err)
 			}
 		}
-		nettest.Listen(t, b.NetNSPath, ":8080")
-		seen, err := nettest.Dial(a.NetNSPath, net.JoinHostPort(b.IP.String(), "8080"))
-		if err != nil {
-			t.Fatalf("TCP from pod a to pod b: %v", err)
-		}
-		if host, _, _ := net.SplitHostPort(seen); host != a.IP.String() {
+		if seen := nettest.SourceSeen(t, a.NetNSPath, b.NetNSPath, b.IP, "8080"); seen != a.IP.String() {
 			t.Errorf("pod b saw the connection from %s, want pod a's IP %s (no NAT inside the node)", seen, a.IP)
 		}
 	})
