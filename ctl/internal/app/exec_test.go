@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"skiff.dev/apiserver/apiservertest"
 	"skiff.dev/kubelet/kubelettest"
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
@@ -64,23 +63,13 @@ func TestExec(t *testing.T) {
 // authorized as "create pods/exec": the admin may, a read-only user may
 // not.
 func TestExecSecure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: runs a real apiserver")
-	}
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("SKIFF_CONFIG", "")
-	srv := apiservertest.Start(t, apiservertest.Options{
-		Secure: true,
-		Tokens: "b0b,bob,1002\n",
-		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": "default", "resource": "*", "apiGroup": "*", "readonly": true}}` + "\n",
-	})
+	srv, run, admin := startSecure(t, "b0b,bob,1002\n", "default")
 	ca := filepath.Join(srv.PKIDir, "ca.crt")
 	// The kubelet serves TLS too (with a serving certificate of the test
 	// PKI; the apiserver here does not verify kubelets').
 	rt := &kubelettest.FakeExec{}
 	k := kubelettest.Start(t, kubelettest.Options{Exec: rt.Exec,
 		CertFile: filepath.Join(srv.PKIDir, "apiserver.crt"), KeyFile: filepath.Join(srv.PKIDir, "apiserver.key")})
-	admin := []string{"--client-certificate", filepath.Join(srv.PKIDir, "admin.crt"), "--client-key", filepath.Join(srv.PKIDir, "admin.key")}
 	cs, err := client.New(client.Options{Server: []string{srv.URL}, CertificateAuthority: ca,
 		ClientCertificate: admin[1], ClientKey: admin[3], QPS: -1})
 	if err != nil {
@@ -106,12 +95,6 @@ func TestExecSecure(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	run := func(stdin string, creds []string, args ...string) (string, string, int) {
-		var out, errOut strings.Builder
-		all := append(append([]string{"--server", srv.URL, "--certificate-authority", ca}, creds...), args...)
-		code := Run(ctx, all, strings.NewReader(stdin), &out, &errOut)
-		return out.String(), errOut.String(), code
-	}
 	if out, errOut, code := run("over TLS\n", admin, "exec", "-i", "web", "--", "cat"); out != "over TLS\n" || errOut != "" || code != 0 {
 		t.Errorf("admin exec: %q %q %d", out, errOut, code)
 	}
