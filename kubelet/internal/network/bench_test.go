@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"skiff.dev/kubelet/internal/network"
 	"skiff.dev/kubelet/internal/nettest"
+	"skiff.dev/kubelet/internal/network"
 )
 
 // BenchmarkSetUpTearDownPod is one pod's network made and removed, inside
