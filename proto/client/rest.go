@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -21,6 +22,7 @@ import (
 // with the same endpoints and credentials as the gRPC connection.
 type restClient struct {
 	hc    *http.Client
+	tls   *tls.Config
 	bases []string // scheme://host:port
 	token string
 }
@@ -32,7 +34,7 @@ func newRESTClient(r *resolved, tc *tls.Config) *restClient {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	rc := &restClient{hc: &http.Client{Transport: tr, Timeout: timeout}, token: r.token}
+	rc := &restClient{hc: &http.Client{Transport: tr, Timeout: timeout}, tls: tc, token: r.token}
 	for _, ep := range r.endpoints {
 		scheme := "http://"
 		if ep.secure {
@@ -54,6 +56,26 @@ var httpCodes = map[int]codes.Code{
 	http.StatusTooManyRequests:     codes.ResourceExhausted,
 	http.StatusServiceUnavailable:  codes.Unavailable,
 	http.StatusInternalServerError: codes.Internal,
+}
+
+// restError is the gRPC status error of an HTTP refusal: the code of its
+// status, the message of its Kubernetes Status body.
+func restError(httpCode int, body []byte) error {
+	var st metav1.Status
+	if codec.Unmarshal(body, &st) != nil || st.Message == "" {
+		st.Message = strings.TrimSpace(string(body))
+	}
+	code, ok := httpCodes[httpCode]
+	if !ok {
+		code = codes.Unknown
+	}
+	s := status.New(code, st.Message)
+	if st.Reason != "" { // the Status' reason, as gRPC errors of the apiserver carry it
+		if d, err := s.WithDetails(&errdetails.ErrorInfo{Reason: st.Reason}); err == nil {
+			s = d
+		}
+	}
+	return s.Err()
 }
 
 // RESTGet fetches path (e.g. /version or /apis) from the first apiserver
@@ -90,20 +112,12 @@ func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
 		if resp.StatusCode == http.StatusOK {
 			return b, nil
 		}
-		msg := strings.TrimSpace(string(b))
-		var st metav1.Status
-		if codec.Unmarshal(b, &st) == nil && st.Message != "" {
-			msg = st.Message
-		}
-		code, ok := httpCodes[resp.StatusCode]
-		if !ok {
-			code = codes.Unknown
-		}
-		if code == codes.Unavailable {
-			errs = append(errs, msg)
+		err = restError(resp.StatusCode, b)
+		if status.Code(err) == codes.Unavailable {
+			errs = append(errs, status.Convert(err).Message())
 			continue
 		}
-		return nil, status.Error(code, msg)
+		return nil, err
 	}
 	return nil, status.Error(codes.Unavailable, fmt.Sprintf("GET %s: %s", path, strings.Join(errs, "; ")))
 }
