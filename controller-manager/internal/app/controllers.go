@@ -69,7 +69,7 @@ type ControllerDescriptor struct {
 func Controllers() []ControllerDescriptor {
 	return []ControllerDescriptor{
 		// Workloads and service plumbing (branch cm).
-		{Name: "replicaset", EnabledByDefault: true, Start: nil},
+		{Name: "replicaset", EnabledByDefault: true, Start: startReplicaSetController},
 		{Name: "deployment", EnabledByDefault: true, Start: nil},
 		{Name: "endpoint", EnabledByDefault: true, Start: nil},
 		{Name: "nodeipam", EnabledByDefault: true, Start: nil},

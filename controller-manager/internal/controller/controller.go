@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"skiff.dev/proto/client"
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/workqueue"
 )
@@ -189,3 +190,6 @@ func KeyFunc(obj informer.Object) string { return informer.MetaNamespaceKeyFunc(
 
 // SplitKey splits a KeyFunc key into namespace and name.
 func SplitKey(key string) (namespace, name string) { return informer.SplitKey(key) }
+
+// Clone is a deep copy of an object from a cache, to modify.
+func Clone[T client.Object](obj T) T { return informer.Clone(obj) }
