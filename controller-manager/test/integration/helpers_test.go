@@ -64,7 +64,9 @@ func (e *env) newClient() *client.Clientset {
 }
 
 // runnable is a controller.
-type runnable interface{ Run(ctx context.Context) bool }
+type runnable interface {
+	Run(ctx context.Context) bool
+}
 
 // start runs the controllers made by mk with their own client and shared
 // informers (of informerCS if not nil) and a real event recorder, until
