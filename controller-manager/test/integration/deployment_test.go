@@ -237,7 +237,9 @@ func TestDeploymentRollingUpdateAndUndo(t *testing.T) {
 	e.eventually("scale-down events", func() (bool, string) {
 		evs := e.events("Deployment", "web")
 		return slices.Contains(evs, "ScalingReplicaSet Scaled down replica set web-"+hash1+" to 0") &&
-			slices.ContainsFunc(evs, func(s string) bool { return strings.HasPrefix(s, "ScalingReplicaSet Scaled up replica set "+rs2.GetMetadata().GetName()+" to ") }), fmt.Sprint(evs)
+			slices.ContainsFunc(evs, func(s string) bool {
+				return strings.HasPrefix(s, "ScalingReplicaSet Scaled up replica set "+rs2.GetMetadata().GetName()+" to ")
+			}), fmt.Sprint(evs)
 	})
 
 	// rollout undo (to revision 1): the old ReplicaSet comes back as
