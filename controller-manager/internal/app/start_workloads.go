@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"skiff.dev/controller-manager/internal/controller/deployment"
+	"skiff.dev/controller-manager/internal/controller/endpoints"
 	"skiff.dev/controller-manager/internal/controller/replicaset"
 )
 
@@ -20,6 +21,14 @@ func startReplicaSetController(ctx context.Context, cc *ControllerContext) error
 func startDeploymentController(ctx context.Context, cc *ControllerContext) error {
 	c := deployment.New(cc.Logger, cc.Client, cc.Informers, deployment.Config{
 		Workers: cc.Options.ConcurrentDeploymentSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
+	})
+	cc.Go(func() { c.Run(ctx) })
+	return nil
+}
+
+func startEndpointsController(ctx context.Context, cc *ControllerContext) error {
+	c := endpoints.New(cc.Logger, cc.Client, cc.Informers, endpoints.Config{
+		Workers: cc.Options.ConcurrentEndpointSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
 	})
 	cc.Go(func() { c.Run(ctx) })
 	return nil
