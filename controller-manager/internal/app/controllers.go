@@ -72,7 +72,7 @@ func Controllers() []ControllerDescriptor {
 		{Name: "replicaset", EnabledByDefault: true, Start: startReplicaSetController},
 		{Name: "deployment", EnabledByDefault: true, Start: startDeploymentController},
 		{Name: "endpoint", EnabledByDefault: true, Start: startEndpointsController},
-		{Name: "nodeipam", EnabledByDefault: true, Start: nil},
+		{Name: "nodeipam", EnabledByDefault: true, Start: startNodeIPAMController},
 
 		// Node lifecycle, namespaces, garbage collection, service accounts,
 		// daemon sets and jobs (branch cm2).
