@@ -36,9 +36,9 @@ func TestIntegrationTwoControllerManagersOneLeader(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	cfg, err := loadFrom(newFlagSet(t, []string{"--controllers=*,-endpoint", "--server=" + srv.URL,
+	cfg, err := LoadConfig([]string{"--controllers=*,-endpoint", "--server=" + srv.URL,
 		"--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=300ms",
-		"--bind-address=127.0.0.1", "--secure-port=0", "--log-format=console", "--shutdown-timeout=5s"}))
+		"--bind-address=127.0.0.1", "--secure-port=0", "--log-format=console", "--shutdown-timeout=5s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,4 +166,3 @@ func get(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
-
