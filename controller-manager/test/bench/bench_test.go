@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,8 +101,12 @@ func TestControllerThroughput(t *testing.T) {
 
 	// The controller manager, in-process, with its default client limits,
 	// through a connection that counts its calls.
-	cfg, err := app.LoadConfig([]string{"--server=" + srv.URL, "--leader-elect=false", "--secure-port=0",
-		"--bind-address=127.0.0.1", "--controllers=replicaset,deployment"})
+	args := []string{"--server=" + srv.URL, "--leader-elect=false", "--secure-port=0",
+		"--bind-address=127.0.0.1", "--controllers=replicaset,deployment"}
+	if extra := os.Getenv("SKIFF_BENCH_CM_FLAGS"); extra != "" {
+		args = append(args, strings.Fields(extra)...)
+	}
+	cfg, err := app.LoadConfig(args)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +127,7 @@ func TestControllerThroughput(t *testing.T) {
 	// terminating pods are confirmed gone.
 	var mu sync.Mutex
 	var created, bound int32
-	var createdAt, boundAt time.Time
+	var createdAt, boundAt, firstAt, halfAt time.Time
 	start := time.Now()
 	kubelet := make(chan *corev1.Pod, 10000)
 	f := informer.NewSharedInformerFactory(cs, 0)
@@ -130,7 +135,12 @@ func TestControllerThroughput(t *testing.T) {
 		AddFunc: func(p *corev1.Pod) {
 			mu.Lock()
 			defer mu.Unlock()
-			if created++; created == numPods {
+			switch created++; created {
+			case 1:
+				firstAt = time.Now()
+			case numPods / 2:
+				halfAt = time.Now()
+			case numPods:
 				createdAt = time.Now()
 			}
 		},
@@ -203,8 +213,9 @@ func TestControllerThroughput(t *testing.T) {
 	})
 	calls := counted.calls.Load() - callsBefore
 	mu.Lock()
-	t.Logf("RESULT scale 0->%d: %d pods created in %v, bound in %v (%d nodes)", numPods, numPods,
-		createdAt.Sub(start).Round(time.Millisecond), boundAt.Sub(start).Round(time.Millisecond), numNodes)
+	t.Logf("RESULT scale 0->%d: %d pods created in %v (first after %v, half after %v), bound in %v (%d nodes)", numPods, numPods,
+		createdAt.Sub(start).Round(time.Millisecond), firstAt.Sub(start).Round(time.Millisecond), halfAt.Sub(start).Round(time.Millisecond),
+		boundAt.Sub(start).Round(time.Millisecond), numNodes)
 	mu.Unlock()
 	t.Logf("RESULT controller-manager API calls during scale-up until available: %d, %.2f per created pod", calls, float64(calls)/float64(numPods))
 
