@@ -22,18 +22,10 @@ import (
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
-	"skiff.dev/proto/workqueue"
 )
 
 // Config configures the controller.
-type Config struct {
-	// Workers is how many Deployments are synced at once.
-	Workers int
-	// Recorder receives the controller's Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
-}
+type Config = controller.Common
 
 // Controller is the Deployment controller.
 type Controller struct {
@@ -53,15 +45,11 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg = cfg.Defaulted()
 	dInf, rsInf, podInf := f.Apps().V1().Deployments(), f.Apps().V1().ReplicaSets(), f.Core().V1().Pods()
 	c := &Controller{lg: lg, cs: cs, deps: dInf.Lister(), rss: rsInf.Lister(), pods: podInf.Lister(), rec: cfg.Recorder, now: time.Now}
-	c.Controller = controller.New(lg, controller.Options{
-		Name: "deployment", Workers: cfg.Workers, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
-		HasSynced: []func() bool{dInf.Informer().HasSynced, rsInf.Informer().HasSynced, podInf.Informer().HasSynced},
-	})
+	c.Controller = controller.New(lg, cfg.Options("deployment", c.sync,
+		dInf.Informer().HasSynced, rsInf.Informer().HasSynced, podInf.Informer().HasSynced))
 	dInf.Informer().AddEventHandler(c.Handler())
 	rsInf.Informer().AddEventHandler(informer.TypedHandlerFuncs[*appsv1.ReplicaSet]{
 		AddFunc: c.replicaSetChanged,
