@@ -22,6 +22,7 @@ import (
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/rollout"
 )
 
 // Config configures the controller.
@@ -139,7 +140,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	if err != nil {
 		return controller.Result{}, err
 	}
-	r := &rollout{c: c, d: d, all: rss}
+	r := &deploymentSync{c: c, d: d, all: rss}
 	if d.GetMetadata().GetDeletionTimestamp() != nil {
 		return r.syncStatusOnly(ctx)
 	}
@@ -185,8 +186,8 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment,
 	return rm.Claim(ctx, c.rss.ListNamespace(ns, nil))
 }
 
-// rollout is one sync of one Deployment.
-type rollout struct {
+// deploymentSync is one sync of one Deployment.
+type deploymentSync struct {
 	c   *Controller
 	d   *appsv1.Deployment // a copy, updated as the sync writes it
 	all []*appsv1.ReplicaSet
@@ -199,11 +200,11 @@ type rollout struct {
 
 // split finds the new ReplicaSet (the oldest one running the current
 // template) and the old ones.
-func (r *rollout) split() {
+func (r *deploymentSync) split() {
 	byCreation(r.all)
 	r.newRS, r.old = nil, nil
 	for _, rs := range r.all {
-		if r.newRS == nil && EqualIgnoreHash(rs.GetSpec().GetTemplate(), r.d.GetSpec().GetTemplate()) {
+		if r.newRS == nil && rollout.EqualIgnoreHash(rs.GetSpec().GetTemplate(), r.d.GetSpec().GetTemplate()) {
 			r.newRS = rs
 			continue
 		}
@@ -211,7 +212,7 @@ func (r *rollout) split() {
 	}
 }
 
-func (r *rollout) allRSs() []*appsv1.ReplicaSet {
+func (r *deploymentSync) allRSs() []*appsv1.ReplicaSet {
 	if r.newRS == nil {
 		return r.old
 	}
@@ -219,7 +220,7 @@ func (r *rollout) allRSs() []*appsv1.ReplicaSet {
 }
 
 // replace puts the written rs in place of its older copy.
-func (r *rollout) replace(rs *appsv1.ReplicaSet) {
+func (r *deploymentSync) replace(rs *appsv1.ReplicaSet) {
 	for i, x := range r.all {
 		if x.GetMetadata().GetUid() == rs.GetMetadata().GetUid() {
 			r.all[i] = rs
@@ -237,13 +238,13 @@ func (r *rollout) replace(rs *appsv1.ReplicaSet) {
 
 // isScalingEvent reports whether spec.replicas changed since the active
 // ReplicaSets were last sized (their desired-replicas annotation).
-func (r *rollout) isScalingEvent() bool {
+func (r *deploymentSync) isScalingEvent() bool {
 	want := fmt.Sprint(dReplicas(r.d))
 	for _, rs := range r.all {
 		if rsReplicas(rs) == 0 {
 			continue
 		}
-		if v, ok := rs.GetMetadata().GetAnnotations()[DesiredReplicasAnnotation]; ok && v != want {
+		if v, ok := rs.GetMetadata().GetAnnotations()[rollout.DesiredReplicasAnnotation]; ok && v != want {
 			return true
 		}
 	}
@@ -252,7 +253,7 @@ func (r *rollout) isScalingEvent() bool {
 
 // checkPaused sets the Progressing condition to Unknown/DeploymentPaused
 // when paused, and back when resumed.
-func (r *rollout) checkPaused(ctx context.Context) error {
+func (r *deploymentSync) checkPaused(ctx context.Context) error {
 	cond := condition(r.d.GetStatus(), ConditionProgressing)
 	paused := r.d.GetSpec().GetPaused()
 	pausedCond := cond != nil && cond.GetReason() == ReasonDeploymentPaused
@@ -276,7 +277,7 @@ func statusCopy(d *appsv1.Deployment) *appsv1.DeploymentStatus {
 }
 
 // writeStatus writes s unless the Deployment already has it.
-func (r *rollout) writeStatus(ctx context.Context, s *appsv1.DeploymentStatus) error {
+func (r *deploymentSync) writeStatus(ctx context.Context, s *appsv1.DeploymentStatus) error {
 	if statusEqual(r.d.GetStatus(), s) {
 		return nil
 	}

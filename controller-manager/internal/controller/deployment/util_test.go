@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	appsv1 "skiff.dev/proto/apps/v1"
-	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/rollout"
 )
 
 func TestMaxSurgeAndUnavailable(t *testing.T) {
@@ -43,33 +43,9 @@ func TestMaxSurgeAndUnavailable(t *testing.T) {
 	}
 }
 
-func TestComputeHash(t *testing.T) {
-	tmpl := func(image string, labels map[string]string) *corev1.PodTemplateSpec {
-		return &corev1.PodTemplateSpec{Metadata: &metav1.ObjectMeta{Labels: labels},
-			Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: image}}}}
-	}
-	a := ComputeHash(tmpl("nginx:1.27", map[string]string{"app": "web", "tier": "front"}), nil)
-	if len(a) == 0 || strings.Trim(a, safeAlphabet) != "" {
-		t.Fatalf("hash %q is not made of %q", a, safeAlphabet)
-	}
-	// Stable: map order and the hash label itself do not matter.
-	for range 20 {
-		if b := ComputeHash(tmpl("nginx:1.27", map[string]string{"tier": "front", "app": "web", PodTemplateHashLabel: a}), nil); b != a {
-			t.Fatalf("hash changed: %s, then %s", a, b)
-		}
-	}
-	if b := ComputeHash(tmpl("nginx:1.28", map[string]string{"app": "web", "tier": "front"}), nil); b == a {
-		t.Errorf("another image, same hash %s", a)
-	}
-	one := int32(1)
-	if b := ComputeHash(tmpl("nginx:1.27", map[string]string{"app": "web", "tier": "front"}), &one); b == a {
-		t.Errorf("a collision count must change the hash")
-	}
-}
-
 func TestProportion(t *testing.T) {
 	rs := func(replicas int32, maxReplicas string) *appsv1.ReplicaSet {
-		return &appsv1.ReplicaSet{Metadata: &metav1.ObjectMeta{Annotations: map[string]string{MaxReplicasAnnotation: maxReplicas}},
+		return &appsv1.ReplicaSet{Metadata: &metav1.ObjectMeta{Annotations: map[string]string{rollout.MaxReplicasAnnotation: maxReplicas}},
 			Spec: &appsv1.ReplicaSetSpec{Replicas: &replicas}}
 	}
 	dep := func(replicas int32) *appsv1.Deployment {
