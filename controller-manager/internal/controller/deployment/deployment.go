@@ -125,7 +125,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	sel, err := labels.FromLabelSelector(d.GetSpec().GetSelector())
 	if err != nil || sel.Empty() {
 		if d.GetMetadata().GetGeneration() > d.GetStatus().GetObservedGeneration() {
-			c.rec.Event(d, client.EventTypeWarning, "SelectorRequired", "This deployment has no valid selector: it selects nothing")
+			c.rec.Event(d, client.EventTypeWarning, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.")
 			st := controller.Clone(d)
 			if st.Status == nil {
 				st.Status = &appsv1.DeploymentStatus{}
