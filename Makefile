@@ -5,8 +5,8 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
-MODULES := proto apiserver ctl e2e kube-proxy kubelet scheduler
-COMPONENTS := apiserver ctl kube-proxy scheduler
+MODULES := proto apiserver controller-manager ctl e2e kube-proxy kubelet scheduler
+COMPONENTS := apiserver controller-manager ctl e2e kube-proxy scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_GATEWAY := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0
 PROTOC_GEN_OPENAPI := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0
 
-.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-proxy tools clean
+.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy tools clean
 
 all: build
 
@@ -59,6 +59,10 @@ bench-scheduler:
 bench-proxy:
 	hack/bench-proxy.sh
 
+## bench-controllers: skiff-controller-manager with the real scheduler, 100 nodes, a Deployment 0 -> 1,000 pods and a rolling update; figures in docs/benchmarks.md
+bench-controllers: build-scheduler
+	cd controller-manager && SKIFF_BENCH=1 SKIFF_SCHEDULER_BIN=$(BIN)/skiff-scheduler $(GO) test -tags bench -count=1 -v -timeout 30m -run TestControllerThroughput ./test/bench | grep -E 'RESULT|PASS|FAIL|ok'
+
 ## tools: the pinned protoc plugins
 tools: $(TOOLS)/.stamp
 $(TOOLS)/.stamp: Makefile
@@ -82,9 +86,13 @@ verify-proto: proto
 certs: build-apiserver
 	$(BIN)/skiff-apiserver certs --dir dev-certs
 
-## up: a local cluster in the foreground
-up: build
-	BIN=$(BIN) hack/up.sh
+## up: a single-node cluster in the foreground, in network namespaces (installs packages, builds; see README)
+up:
+	BIN=$(BIN) MAKE="$(MAKE)" hack/up.sh
+
+## bench-failover: scheduler leader fail-over in the HA lab (3 masters, etcd cluster, haproxy), 3 runs; figures in docs/benchmarks.md
+bench-failover:
+	cd e2e && $(GO) test -count=3 -v -timeout 20m -run TestLabHAFailover ./test | grep -E 'leader|held by|^(--- |ok|FAIL)'
 
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:

@@ -7,6 +7,15 @@ cd "$(dirname "$0")/../proto"
 TOOLS=${TOOLS:?TOOLS must point at the pinned protoc plugins}
 export PATH="$TOOLS:$PATH"
 
+# The generated files name the protoc release; pin it so that output is
+# byte-identical on every machine (Debian 12's protobuf-compiler).
+want="libprotoc 3.21.12"
+have=$(protoc --version 2>/dev/null || echo "no protoc")
+if [[ "$have" != "$want" ]]; then
+  echo "make proto needs protoc '$want' (Debian 12: apt-get install protobuf-compiler), found '$have'" >&2
+  exit 1
+fi
+
 go run ./internal/apigen -out .
 
 files=$(find meta core apps batch coordination -name '*.proto' | sort)

@@ -1,29 +1,59 @@
 #!/usr/bin/env bash
-# make up: a local control plane in the foreground, plaintext on 127.0.0.1.
-# Starts skiff-apiserver (embedded etcd in .skiff/etcd), waits until it is
-# ready, then skiff-scheduler. Ctrl-C stops both.
+# make up: a single-node Skiff cluster in the foreground, as root.
+#
+# Installs what is missing (Debian packages), builds, builds the test images
+# (when `make images` exists), then runs `skiff-lab up` for one host that is
+# both master and node: skiff-apiserver (embedded etcd), skiff-scheduler and,
+# when their binaries exist, skiff-controller-manager, containerd +
+# skiff-kubelet and skiff-kube-proxy, each its own process inside the network
+# namespace sklup-m1, which has no route out of the machine. skiff-lab relays
+# 127.0.0.1:$PORT to that apiserver (TLS, certificates in dev-certs/) and
+# writes the admin's config to ~/.skiff/config. Logs are prefixed with
+# host/daemon. Ctrl-C stops every daemon and removes the namespaces, their
+# rules and the containers with them. INSECURE=1 runs the apiserver with
+# --insecure (plaintext, no authentication) for the README's tours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-bin}
+BIN=${BIN:-$PWD/bin}
 PORT=${PORT:-6443}
-mkdir -p .skiff
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait || true
-}
-trap stop EXIT INT TERM
+PREFIX=${PREFIX:-sklup}
+MAKE=${MAKE:-make}
 
-"$BIN/skiff-apiserver" --insecure --bind-address 127.0.0.1 --secure-port "$PORT" \
-  --data-dir .skiff/etcd --log-format console &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
+if [[ $(id -u) != 0 ]]; then
+  echo "make up needs root: it creates network namespaces and runs containerd" >&2
+  exit 1
+fi
+
+# Debian packages, checked by name as .ci/run does.
+packages=(iproute2 iptables util-linux curl containerd runc)
+need=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
-curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "skiff-apiserver did not become ready" >&2; exit 1; }
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 
-"$BIN/skiff-scheduler" --server "http://127.0.0.1:$PORT" --bind-address 127.0.0.1 --log-format console &
-pids+=($!)
-echo "Skiff is up: skiffctl --server http://127.0.0.1:$PORT get nodes   (Ctrl-C stops it)"
-wait -n
+"$MAKE" --no-print-directory build
+security=(--pki "$PWD/dev-certs")
+if [[ ${INSECURE:-} == 1 ]]; then
+  security=(--insecure)
+fi
+images=()
+if "$MAKE" -n images >/dev/null 2>&1; then
+  "$MAKE" --no-print-directory images
+  images=(--images "$PWD/_output/images")
+fi
+
+# A run killed without its Ctrl-C left its lab: remove it first.
+if [[ -e /var/lib/skiff-lab/$PREFIX/lab.json ]] || ip netns list | grep -q "^$PREFIX-"; then
+  "$BIN/skiff-lab" --prefix "$PREFIX" down
+fi
+
+exec "$BIN/skiff-lab" --prefix "$PREFIX" up --foreground \
+  --masters 1 --nodes 0 --masters-schedulable \
+  --bin "$BIN" "${security[@]}" "${images[@]}" \
+  --forward "127.0.0.1:$PORT" --write-kubeconfig "${SKIFF_CONFIG:-$HOME/.skiff/config}"

@@ -1,7 +1,6 @@
 package authn
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +8,9 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+
+	"skiff.dev/proto/codec"
+	metav1 "skiff.dev/proto/meta/v1"
 )
 
 // PublicPaths may be requested without credentials, by AnonymousUser, as
@@ -123,20 +125,9 @@ func encodeGRPCMessage(msg string) string {
 	return b.String()
 }
 
-// statusObject is Kubernetes' metav1.Status as a REST client reads it.
-type statusObject struct {
-	Kind       string   `json:"kind"`
-	APIVersion string   `json:"apiVersion"`
-	Metadata   struct{} `json:"metadata"`
-	Status     string   `json:"status"`
-	Message    string   `json:"message"`
-	Reason     string   `json:"reason"`
-	Code       int      `json:"code"`
-}
-
 // writeStatus answers with a failure Status object, as kube-apiserver does.
 func writeStatus(w http.ResponseWriter, code int, reason, msg string) {
-	body, err := json.Marshal(statusObject{Kind: "Status", APIVersion: "v1", Status: "Failure", Message: msg, Reason: reason, Code: code})
+	body, err := codec.Marshal(&metav1.Status{Kind: "Status", ApiVersion: "v1", Status: "Failure", Message: msg, Reason: reason, Code: int32(code)})
 	if err != nil {
 		http.Error(w, msg, code) // cannot happen: status has only strings and ints
 		return

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-const unauthorizedBody = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}` + "\n"
+const unauthorizedBody = `{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}` + "\n"
 
 func testTokens(t *testing.T) *TokenFile {
 	t.Helper()

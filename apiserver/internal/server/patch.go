@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/proto/codec"
 )
 
 // Patch content types, as Kubernetes names them.
@@ -74,7 +75,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		return
 	}
 	obj, err := patchFn(r.Context(), t.namespace, t.name, func(cur proto.Message) (proto.Message, error) {
-		doc, err := marshalOpts.Marshal(cur)
+		doc, err := codec.Marshal(cur)
 		if err != nil {
 			return nil, apierrors.Internal("encode %s: %v", t.resource, err)
 		}
@@ -83,8 +84,8 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 			return nil, apierrors.BadRequest("the patch cannot be applied: %v", err)
 		}
 		out := cur.ProtoReflect().New().Interface()
-		if err := decodeJSON(patched, out); err != nil {
-			return nil, apierrors.BadRequest("the patched object is not valid: %s", strings.TrimPrefix(err.Error(), "the request body is not a valid object: "))
+		if err := codec.Unmarshal(patched, out); err != nil {
+			return nil, apierrors.BadRequest("the patched object is not valid: %v", err)
 		}
 		return out, nil
 	})

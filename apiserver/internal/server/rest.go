@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
@@ -97,13 +98,15 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 			started = true
 		}
 	}
+	var buf []byte
 	err := watch(r.Context(), opts, func(ev proto.Message) error {
-		b, err := marshalOpts.Marshal(ev)
+		b, err := codec.AppendJSON(buf[:0], ev)
 		if err != nil {
 			return err
 		}
+		buf = append(b, '\n')
 		start()
-		if _, err := w.Write(append(b, '\n')); err != nil {
+		if _, err := w.Write(buf); err != nil {
 			return err
 		}
 		if flusher != nil {
@@ -119,7 +122,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		return
 	}
 	st, _ := apierrors.ToStatus(err)
-	b, _ := marshalOpts.Marshal(st)
+	b, _ := codec.Marshal(st)
 	_, _ = w.Write([]byte(`{"type":"ERROR","object":` + string(b) + "}\n"))
 }
 
@@ -134,6 +137,24 @@ func (s *Server) podLog(w http.ResponseWriter, r *http.Request, t restTarget) {
 	flusher, _ := w.(http.Flusher)
 	stream := &logStream{ctx: r.Context(), w: w, flush: flusher}
 	if err := s.reg.Pods.Log(opts, stream); err != nil && !stream.started {
+		writeError(w, err)
+	}
+}
+
+// podExec serves GET and POST .../pods/{name}/exec: the connection goes
+// through to the kubelet of the pod's node, which speaks the streaming
+// protocol (proto/remotecommand).
+func (s *Server) podExec(w http.ResponseWriter, r *http.Request, t restTarget) {
+	if s.cfg.PodExec == nil {
+		writeError(w, apierrors.Unavailable("exec is not available: no kubelet connection configured"))
+		return
+	}
+	pod, container, err := s.reg.Pods.ExecTarget(r.Context(), t.namespace, t.name, r.URL.Query().Get("container"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.cfg.PodExec(w, r, pod, container); err != nil {
 		writeError(w, err)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"skiff.dev/apiserver/internal/registry"
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
+	"skiff.dev/proto/codec"
 	coordinationv1 "skiff.dev/proto/coordination/v1"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -47,6 +48,10 @@ type Config struct {
 	// the gRPC server's own transport, as Authenticate does those served
 	// through ServeHTTP; nil with Authenticate nil (--insecure).
 	Authenticator authn.Authenticator
+	// PodExec proxies an exec request (a websocket upgrade) to the kubelet
+	// of the pod's node; it returns an error only when it has not answered
+	// yet. Nil answers 503.
+	PodExec func(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, container string) error
 	// Authorize decides on every authenticated request, REST and gRPC;
 	// nil allows all (--insecure).
 	Authorize authz.Authorizer
@@ -202,6 +207,12 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if r.Method == http.MethodGet || r.Method == http.MethodPost {
+		if t, ok := parsePath(r.URL.Path); ok && t.resource == "pods" && t.sub == "exec" {
+			s.podExec(w, r, t)
+			return
+		}
+	}
 	if r.Method == http.MethodPatch {
 		if t, ok := parsePath(r.URL.Path); ok && !t.discovery && !t.groupDiscovery {
 			s.patch(w, r, t)
@@ -253,7 +264,7 @@ func (c *createdWriter) Flush() {
 // writeError answers with a Kubernetes Status body.
 func writeError(w http.ResponseWriter, err error) {
 	st, code := apierrors.ToStatus(err)
-	b, _ := marshalOpts.Marshal(st)
+	b, _ := codec.Marshal(st)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
@@ -262,7 +273,7 @@ func writeError(w http.ResponseWriter, err error) {
 func writeJSON(w http.ResponseWriter, v any) {
 	var b []byte
 	if m, ok := v.(proto.Message); ok {
-		b, _ = marshalOpts.Marshal(m)
+		b, _ = codec.Marshal(m)
 	} else {
 		b, _ = json.Marshal(v)
 	}

@@ -33,10 +33,10 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"skiff.dev/apiserver/internal/app"
 	"skiff.dev/apiserver/internal/etcd"
+	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
@@ -383,7 +383,7 @@ func run(o options) error {
 			return err
 		}))
 		r.rest = append(r.rest, runPhase(o.count, o.workers, func(i int) error {
-			b, err := protojson.Marshal(newPod("default", fmt.Sprintf("rest-%d-%d", rep, i)))
+			b, err := codec.Marshal(newPod("default", fmt.Sprintf("rest-%d-%d", rep, i)))
 			if err != nil {
 				return err
 			}

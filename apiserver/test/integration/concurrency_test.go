@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -20,7 +21,9 @@ func TestConcurrentUpdates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, apiservertest.Options{})
 	ns := e.newNamespace(t, "cas")
-	ctx := ctxT(t)
+	// 20 writers racing on one key make ~10,000 compare-and-swap attempts:
+	// seconds on an idle machine, far more while other test packages run.
+	ctx := ctxFor(t, 5*time.Minute)
 	cms := corev1.NewConfigMapServiceClient(e.conn)
 	for _, n := range []string{"counter", "keys"} {
 		if _, err := cms.Create(ctx, &corev1.ConfigMapRequest{Namespace: ns, Object: &corev1.ConfigMap{

@@ -45,8 +45,12 @@ func connect(t *testing.T, s *apiservertest.Server) *env {
 	return &env{srv: s, conn: conn, http: &http.Client{Timeout: 60 * time.Second}}
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+func ctxT(t *testing.T) context.Context { return ctxFor(t, 60*time.Second) }
+
+// ctxFor is ctxT with a budget of d, for tests whose work grows with contention
+// (many writers of one key on a busy 2-core machine).
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -207,8 +207,8 @@ func TestREST(t *testing.T) {
 			t.Fatalf("POST service with numeric targetPort: %s", r)
 		}
 		ports := dig(r.json(t), "spec", "ports").([]any)
-		if tp := ports[0].(map[string]any)["targetPort"]; tp != "8080" {
-			t.Errorf("targetPort = %#v, want \"8080\"", tp)
+		if tp := ports[0].(map[string]any)["targetPort"]; tp != float64(8080) {
+			t.Errorf("targetPort = %#v, want the number 8080", tp)
 		}
 		pod := `{"metadata":{"name":"cpu"},"spec":{"containers":[{"name":"app","image":"nginx","resources":{"requests":{"cpu":1,"memory":"64Mi"},"limits":{"cpu":2}}}]}}`
 		r = e.do(t, "POST", "/api/v1/namespaces/"+ns+"/pods", pod, "")

@@ -7,9 +7,9 @@ import (
 	"reflect"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/codec"
 )
 
 func (c *cli) applyCommand() *cobra.Command {
@@ -138,11 +138,11 @@ func (c *cli) apply(ctx context.Context, d dynamic, m manifest) (string, error) 
 // subsetOf reports whether every field set in want has the same value in
 // have, comparing their JSON forms.
 func subsetOf(want, have object) (bool, error) {
-	wj, err := protojson.Marshal(want)
+	wj, err := codec.Marshal(want)
 	if err != nil {
 		return false, err
 	}
-	hj, err := protojson.Marshal(have)
+	hj, err := codec.Marshal(have)
 	if err != nil {
 		return false, err
 	}

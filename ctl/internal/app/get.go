@@ -2,16 +2,15 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
-	"sigs.k8s.io/yaml"
 
+	"skiff.dev/proto/codec"
 	metav1 "skiff.dev/proto/meta/v1"
 )
 
@@ -163,8 +162,9 @@ func (c *cli) runGet(ctx context.Context, o getOptions, args []string) error {
 		c.printTable(c.out, t.r, objs, o, len(targets) > 1)
 	}
 	switch {
-	case (o.output == "yaml" || o.output == "json") && len(all) > 0:
-		if len(targets) == 1 && len(targets[0].names) == 1 {
+	case (o.output == "yaml" || o.output == "json") && (len(all) > 0 || !failed):
+		// An empty result is an empty List, "items": [], as kubectl prints it.
+		if len(targets) == 1 && len(targets[0].names) == 1 && len(all) == 1 {
 			return printObjects(c.out, o.output, targets[0].r, all)
 		}
 		if err := printList(c.out, o.output, all); err != nil {
@@ -227,29 +227,31 @@ func printList(w io.Writer, format string, objs []object) error {
 	return printListOf(w, format, "List", objs)
 }
 
-// printListOf prints objs as a list of the given kind in yaml or json.
+// printListOf prints objs as a list of the given kind in yaml or json,
+// keys in kubectl's order; an empty list has "items": [].
 func printListOf(w io.Writer, format, kind string, objs []object) error {
-	items := make([]json.RawMessage, 0, len(objs))
-	for _, o := range objs {
-		b, err := protojson.Marshal(o)
+	b := []byte(`{"apiVersion":"v1","items":[`)
+	for i, o := range objs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = codec.AppendJSON(b, o); err != nil {
+			return err
+		}
+	}
+	b = append(b, `],"kind":`...)
+	b = strconv.AppendQuote(b, kind)
+	b = append(b, `,"metadata":{"resourceVersion":""}}`...)
+	if format == "yaml" {
+		y, err := codec.JSONToYAML(b)
 		if err != nil {
 			return err
 		}
-		items = append(items, b)
-	}
-	list := map[string]any{"apiVersion": "v1", "kind": kind, "items": items, "metadata": map[string]any{"resourceVersion": ""}}
-	b, err := json.MarshalIndent(list, "", "    ")
-	if err != nil {
+		_, err = w.Write(y)
 		return err
 	}
-	if format == "yaml" {
-		if b, err = yaml.JSONToYAML(b); err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	_, err := fmt.Fprintf(w, "%s\n", codec.Indent(b, "    "))
 	return err
 }
 

@@ -3,7 +3,7 @@ package app
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"sigs.k8s.io/yaml"
+	"skiff.dev/proto/codec"
 )
 
 // manifest is one object read from a file.
@@ -81,14 +80,15 @@ func readManifests(paths []string, stdin io.Reader) ([]manifest, error) {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // parseManifests splits data into YAML documents (JSON is YAML) and decodes
-// each into its kind's message. Errors name the file and the line.
+// each into its kind's message with the one codec, skiff.dev/proto/codec.
+// Errors name the file, the line and the field.
 func parseManifests(name string, data []byte) ([]manifest, error) {
 	var out []manifest
 	for _, doc := range splitDocuments(data) {
 		if len(bytes.TrimSpace(stripComments(doc.data))) == 0 {
 			continue
 		}
-		js, err := yaml.YAMLToJSON(doc.data)
+		d, err := codec.ParseYAML(doc.data)
 		if err != nil {
 			msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(s string) string {
 				n, _ := strconv.Atoi(strings.TrimPrefix(s, "line "))
@@ -96,8 +96,7 @@ func parseManifests(name string, data []byte) ([]manifest, error) {
 			})
 			return nil, fmt.Errorf("error parsing %s: %s", name, msg)
 		}
-		where := fmt.Sprintf("%s:%d", name, doc.line)
-		ms, err := decodeObject(js, where)
+		ms, err := decodeDocument(d, name, doc.line)
 		if err != nil {
 			return nil, err
 		}
@@ -106,20 +105,15 @@ func parseManifests(name string, data []byte) ([]manifest, error) {
 	return out, nil
 }
 
-// decodeObject decodes one JSON object, or the items of a List.
-func decodeObject(js []byte, where string) ([]manifest, error) {
-	var tm struct {
-		APIVersion string            `json:"apiVersion"`
-		Kind       string            `json:"kind"`
-		Items      []json.RawMessage `json:"items"`
-	}
-	if err := json.Unmarshal(js, &tm); err != nil {
-		return nil, fmt.Errorf("error parsing %s: %v", where, err)
-	}
-	if tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && tm.Items != nil {
+// decodeDocument decodes one object, or the items of a List; first is the
+// document's first line in the file.
+func decodeDocument(d *codec.Document, name string, first int) ([]manifest, error) {
+	where := fmt.Sprintf("%s:%d", name, first)
+	apiVersion, kind := d.TypeMeta()
+	if items, ok := d.Items(); kind == "List" || strings.HasSuffix(kind, "List") && ok {
 		var out []manifest
-		for _, it := range tm.Items {
-			ms, err := decodeObject(it, where)
+		for _, it := range items {
+			ms, err := decodeDocument(it, name, first)
 			if err != nil {
 				return nil, err
 			}
@@ -128,18 +122,25 @@ func decodeObject(js []byte, where string) ([]manifest, error) {
 		return out, nil
 	}
 	switch {
-	case tm.Kind == "":
+	case kind == "":
 		return nil, fmt.Errorf("error validating %s: kind not set", where)
-	case tm.APIVersion == "":
+	case apiVersion == "":
 		return nil, fmt.Errorf("error validating %s: apiVersion not set", where)
 	}
-	r, err := resourceForKind(tm.APIVersion, tm.Kind)
+	r, err := resourceForKind(apiVersion, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	obj := r.New()
-	if err := (protojson.UnmarshalOptions{}).Unmarshal(js, obj); err != nil {
-		return nil, fmt.Errorf("error decoding %s (%s): %v", where, r.Kind, err)
+	if err := d.Decode(obj); err != nil {
+		var ce *codec.Error
+		if errors.As(err, &ce) && ce.Line > 0 {
+			// The field's own line, in the file rather than the document.
+			at := *ce
+			at.Line = 0
+			return nil, fmt.Errorf("error decoding %s:%d (%s): %w", name, first+ce.Line-1, r.Kind, &at)
+		}
+		return nil, fmt.Errorf("error decoding %s (%s): %w", where, r.Kind, err)
 	}
 	if meta(obj).GetName() == "" {
 		return nil, fmt.Errorf("error validating %s: metadata.name: required", where)

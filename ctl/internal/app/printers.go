@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,38 +10,24 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
-	"sigs.k8s.io/yaml"
 
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
+	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/labels"
 )
 
-// toJSON is the object's JSON as the REST API serves it: protojson with
-// lowerCamelCase names, indented.
+// toJSON is the object's JSON as the REST API serves it (the one codec,
+// skiff.dev/proto/codec), indented.
 func toJSON(o object) ([]byte, error) {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "    "}.Marshal(o)
-	if err != nil {
-		return nil, err
-	}
-	// protojson output is not stable in whitespace; re-indent it.
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return json.MarshalIndent(v, "", "    ")
+	return codec.MarshalIndent(o, "    ")
 }
 
 // toYAML is toJSON as YAML, keys sorted as kubectl prints them.
 func toYAML(o object) ([]byte, error) {
-	b, err := protojson.Marshal(o)
-	if err != nil {
-		return nil, err
-	}
-	return yaml.JSONToYAML(b)
+	return codec.MarshalYAML(o)
 }
 
 // printObjects writes objs in format: yaml, json, name (tables are
@@ -61,23 +46,10 @@ func printObjects(w io.Writer, format string, r *resource, objs []object) error 
 			w.Write(b)
 		}
 	case "json":
-		if len(objs) == 1 {
-			b, err := toJSON(objs[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "%s\n", b)
-			return nil
+		if len(objs) != 1 {
+			return printList(w, format, objs)
 		}
-		items := make([]json.RawMessage, 0, len(objs))
-		for _, o := range objs {
-			b, err := protojson.Marshal(o)
-			if err != nil {
-				return err
-			}
-			items = append(items, b)
-		}
-		b, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{}}, "", "    ")
+		b, err := toJSON(objs[0])
 		if err != nil {
 			return err
 		}

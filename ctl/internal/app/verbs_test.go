@@ -70,9 +70,11 @@ func TestManifestErrors(t *testing.T) {
 	tests := []struct {
 		name, content, want string
 	}{
-		{"bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [y\n", "bad.yaml: yaml: line 9"},
+		{"bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [y\n", "bad.yaml: not valid YAML: yaml: line 9"},
 		{"kind.yaml", "apiVersion: v1\nkind: Widget\nmetadata: {name: x}\n", `kind.yaml:1: no matches for kind "Widget" in version "v1"`},
-		{"field.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nspecc: {}\n", `field.yaml:1 (ConfigMap)`},
+		{"field.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nspecc: {}\n", `field.yaml:4 (ConfigMap): unknown field "specc"`},
+		{"type.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n    targetPort: [80]\n",
+			`type.yaml:11 (Service): spec.ports[0].targetPort: expected a string, got a list`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +129,7 @@ func TestDeleteScaleLabelEtc(t *testing.T) {
 		}
 	}
 	svc := e.must("get", "svc", "web", "-o", "json")
-	if !strings.Contains(svc, `"targetPort": "8080"`) || !strings.Contains(svc, `"type": "NodePort"`) || !strings.Contains(svc, `"nodePort"`) {
+	if !strings.Contains(svc, `"targetPort": 8080`) || !strings.Contains(svc, `"type": "NodePort"`) || !strings.Contains(svc, `"nodePort"`) {
 		t.Errorf("exposed service:\n%s", svc)
 	}
 	// Overwriting a label needs --overwrite; k- removes it.
