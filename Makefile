@@ -8,6 +8,13 @@ TOOLS := $(CURDIR)/_output/tools
 MODULES := proto apiserver ctl e2e kubelet scheduler
 COMPONENTS := apiserver ctl scheduler
 
+# The release: the last v* tag as git describe says it, else v0.1.0-<commit>,
+# else (no git) v0.1.0-dev. Every binary prints it with --version.
+GIT_DESCRIBE := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)
+VERSION ?= $(or $(GIT_DESCRIBE),$(if $(GIT_COMMIT),v0.1.0-$(GIT_COMMIT),v0.1.0-dev))
+LDFLAGS := -X skiff.dev/proto/component.Version=$(VERSION)
+
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
 PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
@@ -24,7 +31,7 @@ build: $(addprefix build-,$(COMPONENTS))
 
 build-%:
 	@mkdir -p $(BIN)
-	cd $* && $(GO) build -o $(BIN)/ ./cmd/...
+	cd $* && $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 ## test: everything CI runs
 test: lint verify-proto test-unit test-integration
@@ -85,6 +92,10 @@ up: build
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:
 	cd apiserver && $(GO) run ./test/bench -out ../docs/benchmarks-api.md
+
+## print-VAR: a Makefile variable's value (tests read COMPONENTS and VERSION)
+print-%:
+	@echo $($*)
 
 clean:
 	rm -rf $(BIN) _output
