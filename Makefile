@@ -8,11 +8,12 @@ TOOLS := $(CURDIR)/_output/tools
 MODULES := proto apiserver ctl e2e kubelet scheduler
 COMPONENTS := apiserver ctl scheduler
 
-# The release: the last v* tag as git describe says it, else v0.1.0-<commit>,
-# else (no git) v0.1.0-dev. Every binary prints it with --version.
+# The release: the last v* tag as git describe says it, else v0.1.0-<commits>-g<commit>,
+# else (no git) v0.1.0-dev. Packages take it as 0.1.0~<count>-g<commit>. Every binary prints it with --version.
 GIT_DESCRIBE := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)
-VERSION ?= $(or $(GIT_DESCRIBE),$(if $(GIT_COMMIT),v0.1.0-$(GIT_COMMIT),v0.1.0-dev))
+GIT_COUNT := $(shell git rev-list --count HEAD 2>/dev/null)
+VERSION ?= $(or $(GIT_DESCRIBE),$(if $(GIT_COMMIT),v0.1.0-$(GIT_COUNT)-g$(GIT_COMMIT),v0.1.0-dev))
 LDFLAGS := -X skiff.dev/proto/component.Version=$(VERSION)
 
 # Pinned code generators: `make proto` output depends only on these and on
@@ -22,7 +23,18 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_GATEWAY := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0
 PROTOC_GEN_OPENAPI := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0
 
-.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler tools clean
+# Packaging tools, pinned as the protoc plugins are.
+NFPM_VERSION := v2.48.0
+NFPM := $(TOOLS)/nfpm-$(NFPM_VERSION)
+HELM_VERSION := v3.22.0
+HELM := $(TOOLS)/helm-$(HELM_VERSION)
+
+# One .deb per component in COMPONENTS (ctl's is skiffctl), each from
+# systemd/nfpm/<package>.yaml, into PKG_OUT.
+PACKAGES := $(foreach c,$(COMPONENTS),$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)))
+PKG_OUT ?= _output/packages
+
+.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler tools clean
 
 all: build
 
@@ -92,6 +104,27 @@ up: build
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:
 	cd apiserver && $(GO) run ./test/bench -out ../docs/benchmarks-api.md
+
+## packages: the .deb packages into PKG_OUT (version from VERSION)
+packages: $(NFPM)
+	$(MAKE) build BIN=$(CURDIR)/_output/package/bin
+	@mkdir -p $(PKG_OUT)
+	@for p in $(PACKAGES); do \
+		VERSION=$(VERSION) $(NFPM) package -f systemd/nfpm/$$p.yaml -p deb -t $(PKG_OUT)/ || exit 1; \
+	done
+
+## nfpm, helm: the pinned packaging tools (nfpm builds the .debs; helm lints and renders charts/)
+nfpm: $(NFPM)
+$(NFPM):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) GOWORK=off $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mv $(TOOLS)/nfpm $@
+
+helm: $(HELM)
+$(HELM):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) GOWORK=off $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLS)/helm $@
 
 ## print-VAR: a Makefile variable's value (tests read COMPONENTS and VERSION)
 print-%:

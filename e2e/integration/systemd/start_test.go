@@ -29,7 +29,8 @@ var startOrder = []string{"apiserver", "scheduler", "controller-manager", "kube-
 // and every absolute path of the command line and the example config under
 // /etc/skiff/, /var/lib/, /var/log/ and /run/containerd/ is moved below the
 // test's temporary root (the directories of StateDirectory= are created
-// there, as systemd does). Into that /etc/skiff the test writes what an
+// there, as systemd does). The kubelet's node-ip (10.0.0.21) is put on the
+// namespace's loopback, and the kubelet gets a containerd of the test's own. Into that /etc/skiff the test writes what an
 // operator writes (docs/install.md): the certificates of `skiff-apiserver
 // certs` in pki/ and one kubeconfig per component pointing at
 // https://127.0.0.1:6443.
@@ -59,6 +60,10 @@ func TestUnitsStart(t *testing.T) {
 		"/run/containerd/containerd.sock", filepath.Join(root, "run", "containerd", "containerd.sock"),
 	)
 	netns := newNetns(t)
+	// The kubelet example's node-ip, on the namespace's loopback.
+	if out, err := exec.Command("ip", "-n", filepath.Base(netns), "addr", "add", "10.0.0.21/32", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("node-ip: %v\n%s", err, out)
+	}
 
 	type running struct {
 		d    string

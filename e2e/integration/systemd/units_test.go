@@ -147,7 +147,8 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 }
 
 var flagName = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)`)
-var configKey = regexp.MustCompile(`(?m)^#? ?([a-z][a-z0-9-]*):`)
+// configKey: a key, or a commented-out key with a one-word value.
+var configKey = regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):|^# ([a-z][a-z0-9-]*): \S+$`)
 
 // TestExampleConfigs: every key of systemd/config/<daemon>.yaml, also
 // those commented out, is a flag of the built daemon (--help), so a typo
@@ -176,8 +177,8 @@ func TestExampleConfigs(t *testing.T) {
 				t.Fatalf("%s.yaml: only %d keys found", d, len(keys))
 			}
 			for _, m := range keys {
-				if !flags[m[1]] {
-					t.Errorf("%s.yaml: key %q is not a flag of skiff-%s", d, m[1], d)
+				if k := m[1] + m[2]; !flags[k] {
+					t.Errorf("%s.yaml: key %q is not a flag of skiff-%s", d, k, d)
 				}
 			}
 		})
