@@ -147,6 +147,7 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 }
 
 var flagName = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)`)
+
 // configKey: a key, or a commented-out key with a one-word value.
 var configKey = regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):|^# ([a-z][a-z0-9-]*): \S+$`)
 
