@@ -4,11 +4,13 @@
 package packaging
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"skiff.dev/e2e/internal/repo"
@@ -54,8 +56,7 @@ func run(t *testing.T, name string, args ...string) string {
 // them all into one root and runs every installed binary's --version.
 func TestPackages(t *testing.T) {
 	root := repo.Root(t)
-	out := t.TempDir()
-	run(t, "make", "-s", "-C", root, "packages", "PKG_OUT="+out)
+	out := buildPackages(t)
 	version := repo.Var(t, "VERSION")
 	// nfpm's semver: v0.1.0-3-gabc is the Debian version 0.1.0~3-gabc.
 	debVersion := strings.Replace(strings.TrimPrefix(version, "v"), "-", "~", 1)
@@ -129,6 +130,32 @@ func TestPackages(t *testing.T) {
 	if len(built) < 3 {
 		t.Fatalf("only %d packages built; want at least skiff-apiserver, skiff-scheduler and skiffctl", len(built))
 	}
+}
+
+var (
+	buildOnce sync.Once
+	pkgDir    string
+	buildErr  string
+)
+
+// buildPackages runs `make packages` once per test binary.
+func buildPackages(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "skiff-packages")
+		if err != nil {
+			buildErr = err.Error()
+			return
+		}
+		pkgDir = dir
+		if out, err := exec.Command("make", "-s", "-C", repo.Root(t), "packages", "PKG_OUT="+dir).CombinedOutput(); err != nil {
+			buildErr = fmt.Sprintf("make packages: %v\n%s", err, out)
+		}
+	})
+	if buildErr != "" {
+		t.Fatal(buildErr)
+	}
+	return pkgDir
 }
 
 func containsLine(contents, mode, path string) bool {
