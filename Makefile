@@ -56,7 +56,7 @@ test-unit-%:
 	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 $$pkgs; fi
 
 ## test-integration: real embedded etcd, real apiserver in-process, real processes
-test-integration: build $(addprefix test-integration-,$(MODULES))
+test-integration: build $(NFPM) $(HELM) $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
 	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
