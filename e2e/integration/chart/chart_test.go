@@ -60,7 +60,7 @@ func TestChartApplies(t *testing.T) {
 	chart := filepath.Join(repo.Root(t), "charts", "skiff")
 	_, bins := repo.Binaries(t)
 	srv := apiservertest.Start(t, apiservertest.Options{})
-	ctl := func(args ...string) string {
+	ctl := func(t *testing.T, args ...string) string {
 		return run(t, bins["skiffctl"], append([]string{"--server", srv.URL}, args...)...)
 	}
 	for i, vs := range valueSets {
@@ -71,7 +71,7 @@ func TestChartApplies(t *testing.T) {
 				t.Fatalf("helm lint: %v\n%s", err, out)
 			}
 			ns := "skiff-" + string(rune('a'+i))
-			ctl("create", "namespace", ns)
+			ctl(t, "create", "namespace", ns)
 			args := append([]string{"template", "skiff", chart, "--namespace", ns}, vs.args...)
 			cmd := exec.Command(h, args...)
 			cmd.Dir = chart
@@ -83,7 +83,7 @@ func TestChartApplies(t *testing.T) {
 			if err := os.WriteFile(file, rendered, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			ctl("apply", "-n", ns, "-f", file)
+			ctl(t, "apply", "-n", ns, "-f", file)
 			kinds := map[string]int{}
 			for _, doc := range documents.Split(string(rendered), -1) {
 				var obj struct {
@@ -100,7 +100,7 @@ func TestChartApplies(t *testing.T) {
 				}
 				kinds[obj.Kind]++
 				// Read it back: stored, and with the chart's fields kept.
-				got := ctl("get", strings.ToLower(obj.Kind), obj.Metadata.Name, "-n", ns, "-o", "json")
+				got := ctl(t, "get", strings.ToLower(obj.Kind), obj.Metadata.Name, "-n", ns, "-o", "json")
 				checkRoundTrip(t, obj.Kind, doc, got)
 			}
 			for k, n := range vs.want {
