@@ -130,3 +130,16 @@ func Kubeconfig(servers []string, ca, cert, key string) string {
 		"users:\n- name: me\n  user:\n    client-certificate: " + cert + "\n    client-key: " + key + "\n" +
 		"contexts:\n- name: skiff\n  context: {cluster: skiff, user: me}\n"
 }
+
+// Main is the TestMain of a package using Binaries: it runs the tests,
+// then removes the binaries' folder.
+func Main(m *testing.M, cleanups ...func()) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	for _, c := range cleanups {
+		c()
+	}
+	os.Exit(code)
+}
