@@ -122,9 +122,9 @@ func TestPackages(t *testing.T) {
 		})
 	}
 	for _, p := range built {
-		got := strings.TrimSpace(run(t, filepath.Join(installed, "usr/bin", p.name), "--version"))
-		if want := p.name + " " + version; got != want {
-			t.Errorf("installed %s --version: %q, want %q", p.name, got, want)
+		out, err := exec.Command(filepath.Join(installed, "usr/bin", p.name), "--version").CombinedOutput()
+		if got, want := strings.TrimSpace(string(out)), p.name+" "+version; err != nil || got != want {
+			t.Errorf("installed %s --version: %q (%v), want %q (component.SetVersion on its command)", p.name, got, err, want)
 		}
 	}
 	if len(built) < 3 {
