@@ -8,13 +8,18 @@ TOOLS := $(CURDIR)/_output/tools
 MODULES := proto apiserver ctl e2e kubelet scheduler
 COMPONENTS := apiserver ctl scheduler
 
-# The release: the last v* tag as git describe says it, else v0.1.0-<commits>-g<commit>,
-# else (no git) v0.1.0-dev. Packages take it as 0.1.0~<count>-g<commit>. Every binary prints it with --version.
+# The release: the last v* tag as git describe says it (v0.1.0-5-gabc: 5 commits after v0.1.0),
+# else, before any tag, v0.0.0-<commits>-g<commit>,
+# else (no git) v0.0.0-dev. Every binary prints it with --version.
 GIT_DESCRIBE := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)
 GIT_COUNT := $(shell git rev-list --count HEAD 2>/dev/null)
-VERSION ?= $(or $(GIT_DESCRIBE),$(if $(GIT_COMMIT),v0.1.0-$(GIT_COUNT)-g$(GIT_COMMIT),v0.1.0-dev))
+VERSION ?= $(or $(GIT_DESCRIBE),$(if $(GIT_COMMIT),v0.0.0-$(GIT_COUNT)-g$(GIT_COMMIT),v0.0.0-dev))
 LDFLAGS := -X skiff.dev/proto/component.Version=$(VERSION)
+# The packages' Debian version, ordered as releases are: v0.1.0-5-gabc (5
+# commits after v0.1.0) is 0.1.0+5.gabc, after 0.1.0; a pre-release
+# v0.2.0-rc.1 is 0.2.0~rc.1, before 0.2.0.
+PKG_VERSION = $(shell echo '$(VERSION)' | sed -E 's/^v//; s/-([0-9]+)-g([0-9a-f]+)/+\1.g\2/; s/-dirty$$/+dirty/; s/-/~/g')
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
@@ -105,12 +110,12 @@ up: build
 bench-api:
 	cd apiserver && $(GO) run ./test/bench -out ../docs/benchmarks-api.md
 
-## packages: the .deb packages into PKG_OUT (version from VERSION)
+## packages: the .deb packages into PKG_OUT (version PKG_VERSION, from VERSION)
 packages: $(NFPM)
 	$(MAKE) build BIN=$(CURDIR)/_output/package/bin
 	@mkdir -p $(PKG_OUT)
 	@for p in $(PACKAGES); do \
-		VERSION=$(VERSION) $(NFPM) package -f systemd/nfpm/$$p.yaml -p deb -t $(PKG_OUT)/ || exit 1; \
+		VERSION=$(PKG_VERSION) $(NFPM) package -f systemd/nfpm/$$p.yaml -p deb -t $(PKG_OUT)/ || exit 1; \
 	done
 
 ## nfpm, helm: the pinned packaging tools (nfpm builds the .debs; helm lints and renders charts/)

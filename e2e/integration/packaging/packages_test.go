@@ -58,8 +58,7 @@ func TestPackages(t *testing.T) {
 	root := repo.Root(t)
 	out := buildPackages(t)
 	version := repo.Var(t, "VERSION")
-	// nfpm's semver: v0.1.0-3-gabc is the Debian version 0.1.0~3-gabc.
-	debVersion := strings.Replace(strings.TrimPrefix(version, "v"), "-", "~", 1)
+	debVersion := repo.Var(t, "PKG_VERSION")
 	components := repo.Components(t)
 	installed := t.TempDir()
 	var built []pkg
@@ -156,6 +155,35 @@ func buildPackages(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return pkgDir
+}
+
+// TestPackageVersions: the Makefile turns git describe's versions into
+// Debian versions that dpkg orders as the releases are, so an upgrade
+// from one build to a later one is an upgrade.
+func TestPackageVersions(t *testing.T) {
+	ordered := []struct{ git, deb string }{
+		{"v0.0.0-146-g1e673a3", "0.0.0+146.g1e673a3"}, // before any tag
+		{"v0.1.0-rc.1", "0.1.0~rc.1"},
+		{"v0.1.0", "0.1.0"},
+		{"v0.1.0-5-gabc1234", "0.1.0+5.gabc1234"},
+		{"v0.1.0-5-gabc1234-dirty", "0.1.0+5.gabc1234+dirty"},
+		{"v0.1.0-12-gdef5678", "0.1.0+12.gdef5678"},
+		{"v0.2.0", "0.2.0"},
+	}
+	var prev string
+	for _, v := range ordered {
+		out, err := exec.Command("make", "-s", "-C", repo.Root(t), "print-PKG_VERSION", "VERSION="+v.git).CombinedOutput()
+		if got := strings.TrimSpace(string(out)); err != nil || got != v.deb {
+			t.Errorf("VERSION=%s: PKG_VERSION %q (%v), want %q", v.git, got, err, v.deb)
+			continue
+		}
+		if prev != "" {
+			if err := exec.Command("dpkg", "--compare-versions", prev, "lt", v.deb).Run(); err != nil {
+				t.Errorf("dpkg orders %s before %s, want after", v.deb, prev)
+			}
+		}
+		prev = v.deb
+	}
 }
 
 func containsLine(contents, mode, path string) bool {
