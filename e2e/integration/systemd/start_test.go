@@ -27,9 +27,10 @@ var startOrder = []string{"apiserver", "scheduler", "controller-manager", "kube-
 // What the test changes, and only that: every daemon runs inside a network
 // namespace the test creates (loopback only), as root rather than User=,
 // and every absolute path of the command line and the example config under
-// /etc/skiff/, /var/lib/, /var/log/ and /run/containerd/ is moved below the
+// /etc/skiff/, /etc/default/, /var/lib/, /var/log/ and /run/containerd/ is moved below the
 // test's temporary root (the directories of StateDirectory= are created
-// there, as systemd does). The kubelet's node-ip (10.0.0.21) is put on the
+// there, as systemd does). Each unit's EnvironmentFile= gets
+// SKIFF_LOG_LEVEL=debug, which the daemon must apply. The kubelet's node-ip (10.0.0.21) is put on the
 // namespace's loopback, and the kubelet gets a containerd of the test's own. Into that /etc/skiff the test writes what an
 // operator writes (docs/install.md): the certificates of `skiff-apiserver
 // certs` in pki/ and one kubeconfig per component pointing at
@@ -55,6 +56,7 @@ func TestUnitsStart(t *testing.T) {
 	}
 	moved := strings.NewReplacer(
 		"/etc/skiff/", etc+"/",
+		"/etc/default/", filepath.Join(root, "etc", "default")+"/",
 		"/var/lib/", filepath.Join(root, "var", "lib")+"/",
 		"/var/log/", filepath.Join(root, "var", "log")+"/",
 		"/run/containerd/containerd.sock", filepath.Join(root, "run", "containerd", "containerd.sock"),
@@ -106,8 +108,17 @@ func TestUnitsStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := notifytest.Listen(t)
+		// The optional EnvironmentFile= (its "-" prefix), written as an
+		// operator would, read as systemd does: SKIFF_LOG_LEVEL=debug
+		// must win over the config file's log-level: info.
+		envFile := moved.Replace(strings.TrimPrefix(u.Get("Service", "EnvironmentFile"), "-"))
+		if !strings.HasPrefix(envFile, root) {
+			t.Fatalf("%s: EnvironmentFile=%s is not moved into the test's folder", u.Name, envFile)
+		}
+		writeFile(t, envFile, "# test\nSKIFF_LOG_LEVEL=debug\n")
 		cmd := exec.Command("nsenter", append([]string{"--net=" + netns, "--", bins[bin]}, argv[1:]...)...)
+		cmd.Env = append(os.Environ(), readEnvFile(t, envFile)...)
+		s := notifytest.Listen(t)
 		p := s.Start(t, cmd)
 		t.Logf("%s: started %s", u.Name, strings.Join(argv, " "))
 		if err := s.Wait("READY=1", startTimeout, p.Done()); err != nil {
@@ -130,6 +141,9 @@ func TestUnitsStart(t *testing.T) {
 		}
 		if err := r.s.Wait("STOPPING=1", 10*time.Second, nil); err != nil {
 			t.Errorf("skiff-%s: %v", r.d, err)
+		}
+		if !strings.Contains(r.p.Output(), `"level":"debug"`) {
+			t.Errorf("skiff-%s: no debug logs: SKIFF_LOG_LEVEL=debug of its EnvironmentFile= was not applied", r.d)
 		}
 	}
 }
@@ -182,6 +196,23 @@ func startContainerd(t *testing.T, netns, dir, sock string) {
 	}
 	log, _ := os.ReadFile(filepath.Join(dir, "containerd.log"))
 	t.Fatalf("containerd made no socket %s in a minute:\n%s", sock, log)
+}
+
+// readEnvFile reads KEY=value lines as systemd's EnvironmentFile= does
+// (comments and blank lines skipped, no quoting used by our examples).
+func readEnvFile(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			env = append(env, l)
+		}
+	}
+	return env
 }
 
 func mkdir(t *testing.T, dir string) {
