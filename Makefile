@@ -34,9 +34,9 @@ NFPM := $(TOOLS)/nfpm-$(NFPM_VERSION)
 HELM_VERSION := v3.22.0
 HELM := $(TOOLS)/helm-$(HELM_VERSION)
 
-# One .deb per component in COMPONENTS (ctl's is skiffctl), each from
-# systemd/nfpm/<package>.yaml, into PKG_OUT.
-PACKAGES := $(foreach c,$(COMPONENTS),$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)))
+# One .deb per component in COMPONENTS that has systemd/nfpm/<package>.yaml
+# (ctl's package is skiffctl; e2e's test tools have none), into PKG_OUT.
+PACKAGES := $(basename $(notdir $(wildcard $(foreach c,$(COMPONENTS),systemd/nfpm/$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)).yaml))))
 PKG_OUT ?= _output/packages
 
 .PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler tools clean
