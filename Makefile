@@ -8,6 +8,19 @@ TOOLS := $(CURDIR)/_output/tools
 MODULES := proto apiserver controller-manager ctl e2e kube-proxy kubelet scheduler
 COMPONENTS := apiserver controller-manager ctl e2e kube-proxy scheduler
 
+# The release: the last v* tag as git describe says it (v0.1.0-5-gabc: 5 commits after v0.1.0),
+# else, before any tag, v0.0.0-<commits>-g<commit>,
+# else (no git) v0.0.0-dev. Every binary prints it with --version.
+GIT_DESCRIBE := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)
+GIT_COUNT := $(shell git rev-list --count HEAD 2>/dev/null)
+VERSION ?= $(or $(GIT_DESCRIBE),$(if $(GIT_COMMIT),v0.0.0-$(GIT_COUNT)-g$(GIT_COMMIT),v0.0.0-dev))
+LDFLAGS := -X skiff.dev/proto/component.Version=$(VERSION)
+# The packages' Debian version, ordered as releases are: v0.1.0-5-gabc (5
+# commits after v0.1.0) is 0.1.0+5.gabc, after 0.1.0; a pre-release
+# v0.2.0-rc.1 is 0.2.0~rc.1, before 0.2.0.
+PKG_VERSION = $(shell echo '$(VERSION)' | sed -E 's/^v//; s/-([0-9]+)-g([0-9a-f]+)/+\1.g\2/; s/-dirty$$/+dirty/; s/-/~/g')
+
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
 PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
@@ -15,7 +28,18 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_GATEWAY := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0
 PROTOC_GEN_OPENAPI := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0
 
-.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy tools clean
+# Packaging tools, pinned as the protoc plugins are.
+NFPM_VERSION := v2.48.0
+NFPM := $(TOOLS)/nfpm-$(NFPM_VERSION)
+HELM_VERSION := v3.22.0
+HELM := $(TOOLS)/helm-$(HELM_VERSION)
+
+# One .deb per component in COMPONENTS that has systemd/nfpm/<package>.yaml
+# (ctl's package is skiffctl; e2e's test tools have none), into PKG_OUT.
+PACKAGES := $(basename $(notdir $(wildcard $(foreach c,$(COMPONENTS),systemd/nfpm/$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)).yaml))))
+PKG_OUT ?= _output/packages
+
+.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy tools clean
 
 all: build
 
@@ -24,7 +48,7 @@ build: $(addprefix build-,$(COMPONENTS))
 
 build-%:
 	@mkdir -p $(BIN)
-	cd $* && $(GO) build -o $(BIN)/ ./cmd/...
+	cd $* && $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 ## test: everything CI runs
 test: lint verify-proto test-unit test-integration
@@ -37,7 +61,7 @@ test-unit-%:
 	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 $$pkgs; fi
 
 ## test-integration: real embedded etcd, real apiserver in-process, real processes
-test-integration: build $(addprefix test-integration-,$(MODULES))
+test-integration: build $(NFPM) $(HELM) $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
 	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
@@ -97,6 +121,31 @@ bench-failover:
 ## bench-api: apiserver throughput and latency on this machine (not a test); report in docs/benchmarks-api.md
 bench-api:
 	cd apiserver && $(GO) run ./test/bench -out ../docs/benchmarks-api.md
+
+## packages: the .deb packages into PKG_OUT (version PKG_VERSION, from VERSION)
+packages: $(NFPM)
+	$(MAKE) build BIN=$(CURDIR)/_output/package/bin
+	@mkdir -p $(PKG_OUT)
+	@for p in $(PACKAGES); do \
+		VERSION=$(PKG_VERSION) $(NFPM) package -f systemd/nfpm/$$p.yaml -p deb -t $(PKG_OUT)/ || exit 1; \
+	done
+
+## nfpm, helm: the pinned packaging tools (nfpm builds the .debs; helm lints and renders charts/)
+nfpm: $(NFPM)
+$(NFPM):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) GOWORK=off $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mv $(TOOLS)/nfpm $@
+
+helm: $(HELM)
+$(HELM):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) GOWORK=off $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLS)/helm $@
+
+## print-VAR: a Makefile variable's value (tests read COMPONENTS and VERSION)
+print-%:
+	@echo $($*)
 
 clean:
 	rm -rf $(BIN) _output

@@ -72,6 +72,7 @@ the --config file; flags win over the environment, which wins over the file.`,
 	addFlags(fs)
 	_ = v.BindPFlags(fs)
 	cmd.AddCommand(newCertsCommand())
+	component.SetVersion(cmd)
 	return cmd
 }
 

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -27,13 +26,14 @@ import (
 	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/apiserver/internal/server"
 	"skiff.dev/apiserver/internal/storage"
+	"skiff.dev/proto/component"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
 
-// Build information, set with -ldflags -X.
+// Build information; GitVersion is component.Version, set with -ldflags -X.
 var (
-	GitVersion = "v0.1.0-dev"
+	GitVersion = component.Version
 	GitCommit  = "unknown"
 	BuildDate  = "unknown"
 )
@@ -242,7 +242,7 @@ func (a *APIServer) start(ctx context.Context) error {
 	a.ready = true
 	a.mu.Unlock()
 	lg.Info("serving gRPC and REST", zap.String("address", lis.Addr().String()), zap.Bool("tls", !cfg.Insecure))
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+	component.NotifyReady(lg)
 	return nil
 }
 
@@ -277,7 +277,7 @@ func (a *APIServer) Shutdown() error {
 	a.mu.Lock()
 	a.ready = false
 	a.mu.Unlock()
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	component.NotifyStopping(a.lg)
 	if a.http != nil {
 		_ = a.split.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/component"
 )
 
 // Run runs skiffctl with args (without the program name) and returns the
@@ -69,6 +70,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	component.SetVersion(root)
 	c.opts.BindFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVarP(&c.opts.Namespace, "namespace", "n", "", "the namespace of this request")
 	root.AddCommand(

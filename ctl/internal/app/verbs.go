@@ -12,12 +12,13 @@ import (
 
 	appsv1 "skiff.dev/proto/apps/v1"
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/component"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
 
 // Version is skiffctl's version, set at link time with -X.
-var Version = "v0.1.0"
+var Version = component.Version
 
 // completeResources completes the first argument with resource types.
 func completeResources(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/component"
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/leaderelection"
 	"skiff.dev/scheduler/internal/scheduler"
@@ -104,6 +105,8 @@ func runDaemon(ctx context.Context, lg *zap.Logger, cfg Config, listening func(a
 	if factory.WaitForCacheSync(runCtx) {
 		ready.Store(true)
 		lg.Info("caches synced", zap.Int("nodes", sched.Cache.NodeCount()))
+		// Ready as /readyz says: leading or a standby waiting for the Lease.
+		component.NotifyReady(lg)
 		if cfg.LeaderElect {
 			runErr = runElected(runCtx, lg, cfg, cs, identity, rec, sched)
 		} else {
@@ -114,6 +117,7 @@ func runDaemon(ctx context.Context, lg *zap.Logger, cfg Config, listening func(a
 	// Shutdown: not ready, leader-only loops stopped (above), informers,
 	// the health server, queued events, then the client (deferred).
 	ready.Store(false)
+	component.NotifyStopping(lg)
 	stopInformers()
 	factory.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
