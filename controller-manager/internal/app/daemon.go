@@ -22,6 +22,7 @@ import (
 
 	"skiff.dev/controller-manager/internal/controller"
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/component"
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/leaderelection"
 )
@@ -112,9 +113,11 @@ func runDaemonWith(ctx context.Context, lg *zap.Logger, cfg Config, listening fu
 	go func() {
 		<-runCtx.Done()
 		d.stopping.Store(true)
+		component.NotifyStopping(lg)
 	}()
 	var runErr error
 	if cfg.LeaderElect {
+		component.NotifyReady(lg) // a standby is ready: it serves and waits for the Lease
 		runErr = d.runElected(runCtx, host+"_"+randomSuffix())
 	} else {
 		runErr = d.runControllers(runCtx)
@@ -180,6 +183,7 @@ func (d *daemon) runControllers(ctx context.Context) error {
 	if factory.WaitForCacheSync(ctx) {
 		d.synced.Store(true)
 		d.lg.Info("caches synced")
+		component.NotifyReady(d.lg)
 	}
 	<-ctx.Done()
 	d.synced.Store(false)

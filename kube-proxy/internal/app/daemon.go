@@ -17,6 +17,7 @@ import (
 
 	"skiff.dev/kube-proxy/internal/proxier"
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/component"
 	"skiff.dev/proto/informer"
 )
 
@@ -124,8 +125,10 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	if factory.WaitForCacheSync(gctx) {
 		lg.Info("caches synced, syncing rules")
 		p.SetSynced()
+		component.NotifyReady(lg)
 		p.Run(gctx)
 	}
+	component.NotifyStopping(lg)
 	stopInformers()
 	factory.Shutdown()
 	shutdown()
