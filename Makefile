@@ -5,8 +5,8 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
-MODULES := proto apiserver ctl e2e kubelet scheduler
-COMPONENTS := apiserver ctl scheduler
+MODULES := proto apiserver controller-manager ctl e2e kubelet scheduler
+COMPONENTS := apiserver controller-manager ctl scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).

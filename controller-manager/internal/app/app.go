@@ -1,0 +1,145 @@
+// Package app is skiff-controller-manager's command: flags bound to viper
+// (flag > SKIFF_ env > config file > default), the controller table and
+// --controllers selection, leader election on a Lease, the controllers while
+// leading, and /healthz, /readyz and /metrics.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"skiff.dev/proto/component"
+)
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int {
+	cmd := NewCommand()
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return 1
+	}
+	return 0
+}
+
+// NewCommand is the skiff-controller-manager command.
+func NewCommand() *cobra.Command {
+	v := viper.New()
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "skiff-controller-manager",
+		Short: "The Skiff controller manager: the reconcile loops that keep the cluster as declared",
+		Long: `skiff-controller-manager runs Skiff's controllers, each a level-triggered loop
+over shared informers and work queues: ReplicaSets get their pods, Deployments
+their ReplicaSets and rolling updates, Services their Endpoints, nodes their pod
+CIDRs, and so on. Several replicas may run: they elect one leader through the
+Lease kube-system/skiff-controller-manager, and only the leader runs controllers.
+
+Controllers: ` + controllerNames() + `.
+--controllers picks them as kube-controller-manager's flag does: '*' is every
+controller enabled by default, 'name' adds one, '-name' removes one
+(e.g. --controllers='*,-job').
+
+Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_LEADER_ELECT=false) or in
+the --config file; flags win over the environment, which wins over the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load(v, configFile)
+			if err != nil {
+				return err
+			}
+			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = lg.Sync() }()
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			go func() {
+				<-ctx.Done()
+				stop() // a second signal exits at once
+			}()
+			return RunDaemon(ctx, lg.Named("controller-manager"), cfg)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
+	addFlags(fs)
+	_ = v.BindPFlags(fs)
+	return cmd
+}
+
+func controllerNames() string {
+	var names []string
+	for _, d := range Controllers() {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func addFlags(fs *pflag.FlagSet) {
+	d := Defaults()
+	dur := func(k string) time.Duration { return d[k].(time.Duration) }
+	fs.String("kubeconfig", "", "config file with the apiservers and credentials (default $SKIFF_CONFIG, then ~/.skiff/config)")
+	fs.StringSliceP("server", "s", nil, "apiserver URLs, comma-separated (http:// for an --insecure apiserver); overrides the config file")
+	fs.StringSlice("controllers", d["controllers"].([]string), "controllers to run: '*' for those enabled by default, 'name' to add one, '-name' to remove one; known: "+controllerNames())
+	for _, c := range []struct{ flag, what string }{
+		{"concurrent-replicaset-syncs", "ReplicaSets"},
+		{"concurrent-deployment-syncs", "Deployments"},
+		{"concurrent-endpoint-syncs", "Services (endpoints)"},
+		{"concurrent-namespace-syncs", "Namespaces"},
+		{"concurrent-gc-syncs", "garbage collector objects"},
+		{"concurrent-serviceaccount-token-syncs", "service account tokens"},
+		{"concurrent-daemonset-syncs", "DaemonSets"},
+		{"concurrent-job-syncs", "Jobs"},
+	} {
+		fs.Int(c.flag, d[c.flag].(int), "number of "+c.what+" reconciled at once")
+	}
+	fs.Bool("allocate-node-cidrs", d["allocate-node-cidrs"].(bool), "give every node a spec.podCIDR from --cluster-cidr (the nodeipam controller)")
+	fs.String("cluster-cidr", d["cluster-cidr"].(string), "CIDR of the pod network, split into one range per node")
+	fs.Int("node-cidr-mask-size", d["node-cidr-mask-size"].(int), "prefix length of each node's pod range")
+	fs.Duration("node-monitor-period", dur("node-monitor-period"), "how often node health is checked")
+	fs.Duration("node-monitor-grace-period", dur("node-monitor-grace-period"), "how long a node may be silent before it is marked Ready=Unknown")
+	fs.Duration("node-startup-grace-period", dur("node-startup-grace-period"), "how long a new node may be silent before it is marked unhealthy")
+	fs.Duration("pod-eviction-timeout", dur("pod-eviction-timeout"), "how long pods stay on an unreachable node before they are evicted")
+	fs.Float32("node-eviction-rate", d["node-eviction-rate"].(float32), "nodes per second whose pods are evicted")
+	fs.Bool("enable-taint-manager", d["enable-taint-manager"].(bool), "evict pods that do not tolerate NoExecute taints")
+	fs.String("service-account-private-key-file", "", "PEM private key signing service account tokens")
+	fs.String("root-ca-file", "", "CA bundle put into service account token Secrets")
+	fs.Int("terminated-pod-gc-threshold", d["terminated-pod-gc-threshold"].(int), "terminated pods kept before the oldest are deleted")
+	fs.Bool("leader-elect", d["leader-elect"].(bool), "elect one active controller manager among replicas through a Lease")
+	fs.Duration("leader-elect-lease-duration", dur("leader-elect-lease-duration"), "how long standbys wait after the last renewal before taking over")
+	fs.Duration("leader-elect-renew-deadline", dur("leader-elect-renew-deadline"), "how long the leader retries renewing before it gives up leadership")
+	fs.Duration("leader-elect-retry-period", dur("leader-elect-retry-period"), "wait between attempts to acquire or renew")
+	fs.String("leader-elect-resource-name", d["leader-elect-resource-name"].(string), "name of the Lease")
+	fs.String("leader-elect-resource-namespace", d["leader-elect-resource-namespace"].(string), "namespace of the Lease")
+	fs.String("bind-address", d["bind-address"].(string), "IP to serve /healthz, /readyz and /metrics on")
+	fs.Int("secure-port", d["secure-port"].(int), "port serving /healthz, /readyz and /metrics (plain HTTP; 0 picks a free port)")
+	fs.Float32("kube-api-qps", d["kube-api-qps"].(float32), "requests per second to the apiserver (negative: no limit)")
+	fs.Int("kube-api-burst", d["kube-api-burst"].(int), "burst of requests to the apiserver")
+	fs.Duration("shutdown-timeout", dur("shutdown-timeout"), "how long controllers and queued events get on shutdown")
+	fs.String("log-format", d["log-format"].(string), "json or console")
+	fs.String("log-level", d["log-level"].(string), "debug, info, warn or error")
+}
+
+// load merges defaults, the config file, SKIFF_ environment and flags, then validates.
+func load(v *viper.Viper, configFile string) (Config, error) {
+	var cfg Config
+	if err := component.LoadConfig(v, configFile, Defaults(), &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
