@@ -3,8 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
-	"testing"
 	"slices"
+	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"

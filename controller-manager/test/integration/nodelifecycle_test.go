@@ -63,7 +63,9 @@ func TestNodeLossEvictsAndNodeReturns(t *testing.T) {
 		lost = a
 		return len(a)+len(b) == 4 && len(a) > 0 && len(b) > 0, fmt.Sprintf("node-a %v, node-b %v", a, b)
 	})
-	if !slices.ContainsFunc(e.events("Node", "node-a"), func(m string) bool { return m == "RegisteredNode Node node-a event: Registered Node node-a in Controller" }) {
+	if !slices.ContainsFunc(e.events("Node", "node-a"), func(m string) bool {
+		return m == "RegisteredNode Node node-a event: Registered Node node-a in Controller"
+	}) {
 		t.Errorf("node-a events %q lack RegisteredNode", e.events("Node", "node-a"))
 	}
 
