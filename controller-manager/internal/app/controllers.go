@@ -77,7 +77,7 @@ func Controllers() []ControllerDescriptor {
 		// Node lifecycle, namespaces, garbage collection, service accounts,
 		// daemon sets and jobs (branch cm2).
 		{Name: "nodelifecycle", EnabledByDefault: true, Start: startNodeLifecycleController},
-		{Name: "namespace", EnabledByDefault: true, Start: nil},
+		{Name: "namespace", EnabledByDefault: true, Start: startNamespaceController},
 		{Name: "garbagecollector", EnabledByDefault: true, Start: nil},
 		{Name: "serviceaccount", EnabledByDefault: true, Start: nil},
 		{Name: "serviceaccount-token", EnabledByDefault: true, Start: nil},

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"skiff.dev/controller-manager/internal/controller/namespace"
 	"skiff.dev/controller-manager/internal/controller/nodelifecycle"
 )
 
@@ -14,6 +15,14 @@ func startNodeLifecycleController(ctx context.Context, cc *ControllerContext) er
 		MonitorPeriod: cc.Options.NodeMonitorPeriod, GracePeriod: cc.Options.NodeMonitorGracePeriod,
 		StartupGracePeriod: cc.Options.NodeStartupGracePeriod, PodEvictionTimeout: cc.Options.PodEvictionTimeout,
 		Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
+	})
+	cc.Go(func() { c.Run(ctx) })
+	return nil
+}
+
+func startNamespaceController(ctx context.Context, cc *ControllerContext) error {
+	c := namespace.New(cc.Logger, cc.Client, cc.Informers, namespace.Config{
+		Workers: cc.Options.ConcurrentNamespaceSyncs, MetricsProvider: cc.QueueMetrics,
 	})
 	cc.Go(func() { c.Run(ctx) })
 	return nil
