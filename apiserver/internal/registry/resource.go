@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -595,8 +596,16 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 		if r.strategy.GracePeriod != nil {
 			grace, graceful = r.strategy.GracePeriod(old, opts.GracePeriodSeconds)
 		}
-		if graceful && grace > 0 || len(om.Finalizers) > 0 || r.strategy.Pending != nil && r.strategy.Pending(old) {
+		finalizers, finalizersChanged, err := propagationFinalizers(om.Finalizers, opts.GetPropagationPolicy())
+		if err != nil {
+			return old, err
+		}
+		if graceful && grace > 0 || len(finalizers) > 0 || r.strategy.Pending != nil && r.strategy.Pending(old) {
 			next, changed := r.markDeleting(old, grace, graceful)
+			if finalizersChanged {
+				metaOf(next).Finalizers = finalizers
+				changed = true
+			}
 			if !changed {
 				return old, nil
 			}
@@ -623,6 +632,42 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 }
 
 var errRetry = errors.New("retry")
+
+// The finalizers through which the garbage collector deletes an object's
+// dependents first (foreground) or orphans them, as Kubernetes'.
+const (
+	FinalizerOrphan             = "orphan"
+	FinalizerForegroundDeletion = "foregroundDeletion"
+)
+
+// propagationFinalizers applies a DeleteOptions.propagationPolicy to an
+// object's finalizers as Kubernetes does: Foreground asks for
+// foregroundDeletion, Orphan for orphan, Background for neither; no policy
+// keeps what the object has.
+func propagationFinalizers(finalizers []string, policy string) ([]string, bool, error) {
+	var want string
+	switch policy {
+	case "":
+		return finalizers, false, nil
+	case "Foreground":
+		want = FinalizerForegroundDeletion
+	case "Orphan":
+		want = FinalizerOrphan
+	case "Background":
+	default:
+		return nil, false, apierrors.BadRequest("propagationPolicy: Unsupported value: %q: supported values: \"Foreground\", \"Background\", \"Orphan\"", policy)
+	}
+	out := make([]string, 0, len(finalizers)+1)
+	for _, f := range finalizers {
+		if f != FinalizerOrphan && f != FinalizerForegroundDeletion {
+			out = append(out, f)
+		}
+	}
+	if want != "" {
+		out = append(out, want)
+	}
+	return out, !slices.Equal(out, finalizers), nil
+}
 
 // retryConflict decides whether a write that lost a compare-and-swap to
 // another writer is tried again: always while the request lives, as
