@@ -78,7 +78,7 @@ func Controllers() []ControllerDescriptor {
 		// daemon sets and jobs (branch cm2).
 		{Name: "nodelifecycle", EnabledByDefault: true, Start: startNodeLifecycleController},
 		{Name: "namespace", EnabledByDefault: true, Start: startNamespaceController},
-		{Name: "garbagecollector", EnabledByDefault: true, Start: nil},
+		{Name: "garbagecollector", EnabledByDefault: true, Start: startGarbageCollector},
 		{Name: "serviceaccount", EnabledByDefault: true, Start: nil},
 		{Name: "serviceaccount-token", EnabledByDefault: true, Start: nil},
 		{Name: "daemonset", EnabledByDefault: true, Start: nil},

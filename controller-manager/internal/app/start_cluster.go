@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"skiff.dev/controller-manager/internal/controller/garbagecollector"
 	"skiff.dev/controller-manager/internal/controller/namespace"
 	"skiff.dev/controller-manager/internal/controller/nodelifecycle"
 )
@@ -23,6 +24,14 @@ func startNodeLifecycleController(ctx context.Context, cc *ControllerContext) er
 func startNamespaceController(ctx context.Context, cc *ControllerContext) error {
 	c := namespace.New(cc.Logger, cc.Client, cc.Informers, namespace.Config{
 		Workers: cc.Options.ConcurrentNamespaceSyncs, MetricsProvider: cc.QueueMetrics,
+	})
+	cc.Go(func() { c.Run(ctx) })
+	return nil
+}
+
+func startGarbageCollector(ctx context.Context, cc *ControllerContext) error {
+	c := garbagecollector.New(cc.Logger, cc.Client, cc.Informers, garbagecollector.Config{
+		Workers: cc.Options.ConcurrentGCSyncs, MetricsProvider: cc.QueueMetrics,
 	})
 	cc.Go(func() { c.Run(ctx) })
 	return nil
