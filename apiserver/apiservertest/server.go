@@ -45,6 +45,9 @@ type Options struct {
 	// Policy is the ABAC policy file (one JSON policy per line) of a
 	// Secure server; the built-in policy of the components always applies.
 	Policy string
+	// ServiceAccountKeyFiles verify service account tokens on a Secure
+	// server (--service-account-key-file).
+	ServiceAccountKeyFiles []string
 
 	// How the apiserver calls kubelets (for pods' logs): by default over
 	// HTTPS, without a client certificate and without verifying theirs.
@@ -145,6 +148,7 @@ func (s *Server) secure(t testing.TB, cfg *app.Config, opts Options) {
 	if opts.Policy != "" {
 		cfg.AuthorizationPolicyFile = write("policy.jsonl", opts.Policy)
 	}
+	cfg.ServiceAccountKeyFiles = opts.ServiceAccountKeyFiles
 	s.URL = "https://" + s.Address
 }
 
