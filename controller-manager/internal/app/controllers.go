@@ -79,8 +79,8 @@ func Controllers() []ControllerDescriptor {
 		{Name: "nodelifecycle", EnabledByDefault: true, Start: startNodeLifecycleController},
 		{Name: "namespace", EnabledByDefault: true, Start: startNamespaceController},
 		{Name: "garbagecollector", EnabledByDefault: true, Start: startGarbageCollector},
-		{Name: "serviceaccount", EnabledByDefault: true, Start: nil},
-		{Name: "serviceaccount-token", EnabledByDefault: true, Start: nil},
+		{Name: "serviceaccount", EnabledByDefault: true, Start: startServiceAccountController},
+		{Name: "serviceaccount-token", EnabledByDefault: true, Start: startServiceAccountTokenController},
 		{Name: "daemonset", EnabledByDefault: true, Start: nil},
 		{Name: "job", EnabledByDefault: true, Start: nil},
 	}
