@@ -70,7 +70,7 @@ func Controllers() []ControllerDescriptor {
 	return []ControllerDescriptor{
 		// Workloads and service plumbing (branch cm).
 		{Name: "replicaset", EnabledByDefault: true, Start: startReplicaSetController},
-		{Name: "deployment", EnabledByDefault: true, Start: nil},
+		{Name: "deployment", EnabledByDefault: true, Start: startDeploymentController},
 		{Name: "endpoint", EnabledByDefault: true, Start: nil},
 		{Name: "nodeipam", EnabledByDefault: true, Start: nil},
 
