@@ -81,7 +81,7 @@ func Controllers() []ControllerDescriptor {
 		{Name: "garbagecollector", EnabledByDefault: true, Start: startGarbageCollector},
 		{Name: "serviceaccount", EnabledByDefault: true, Start: startServiceAccountController},
 		{Name: "serviceaccount-token", EnabledByDefault: true, Start: startServiceAccountTokenController},
-		{Name: "daemonset", EnabledByDefault: true, Start: nil},
+		{Name: "daemonset", EnabledByDefault: true, Start: startDaemonSetController},
 		{Name: "job", EnabledByDefault: true, Start: nil},
 	}
 }

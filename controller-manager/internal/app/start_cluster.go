@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"skiff.dev/controller-manager/internal/controller/daemonset"
 	"skiff.dev/controller-manager/internal/controller/garbagecollector"
 	"skiff.dev/controller-manager/internal/controller/namespace"
 	"skiff.dev/controller-manager/internal/controller/nodelifecycle"
@@ -71,6 +72,14 @@ func startServiceAccountTokenController(ctx context.Context, cc *ControllerConte
 	if err != nil {
 		return err
 	}
+	cc.Go(func() { c.Run(ctx) })
+	return nil
+}
+
+func startDaemonSetController(ctx context.Context, cc *ControllerContext) error {
+	c := daemonset.New(cc.Logger, cc.Client, cc.Informers, daemonset.Config{
+		Workers: cc.Options.ConcurrentDaemonSetSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
+	})
 	cc.Go(func() { c.Run(ctx) })
 	return nil
 }
