@@ -82,7 +82,7 @@ func Controllers() []ControllerDescriptor {
 		{Name: "serviceaccount", EnabledByDefault: true, Start: startServiceAccountController},
 		{Name: "serviceaccount-token", EnabledByDefault: true, Start: startServiceAccountTokenController},
 		{Name: "daemonset", EnabledByDefault: true, Start: startDaemonSetController},
-		{Name: "job", EnabledByDefault: true, Start: nil},
+		{Name: "job", EnabledByDefault: true, Start: startJobController},
 	}
 }
 

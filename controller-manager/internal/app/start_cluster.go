@@ -7,6 +7,7 @@ import (
 
 	"skiff.dev/controller-manager/internal/controller/daemonset"
 	"skiff.dev/controller-manager/internal/controller/garbagecollector"
+	"skiff.dev/controller-manager/internal/controller/job"
 	"skiff.dev/controller-manager/internal/controller/namespace"
 	"skiff.dev/controller-manager/internal/controller/nodelifecycle"
 	"skiff.dev/controller-manager/internal/controller/serviceaccount"
@@ -79,6 +80,14 @@ func startServiceAccountTokenController(ctx context.Context, cc *ControllerConte
 func startDaemonSetController(ctx context.Context, cc *ControllerContext) error {
 	c := daemonset.New(cc.Logger, cc.Client, cc.Informers, daemonset.Config{
 		Workers: cc.Options.ConcurrentDaemonSetSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
+	})
+	cc.Go(func() { c.Run(ctx) })
+	return nil
+}
+
+func startJobController(ctx context.Context, cc *ControllerContext) error {
+	c := job.New(cc.Logger, cc.Client, cc.Informers, job.Config{
+		Workers: cc.Options.ConcurrentJobSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
 	})
 	cc.Go(func() { c.Run(ctx) })
 	return nil

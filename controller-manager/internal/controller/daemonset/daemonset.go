@@ -112,28 +112,7 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 		},
 		DeleteFunc: func(*corev1.Node) { c.enqueueAll() },
 	})
-	podInf.Informer().AddEventHandler(informer.TypedHandlerFuncs[*corev1.Pod]{
-		AddFunc: func(p *corev1.Pod) {
-			if key, ok := c.owner(p); ok {
-				c.exp.CreationObserved(key)
-				c.EnqueueKey(key)
-			}
-		},
-		UpdateFunc: func(old, p *corev1.Pod) {
-			if key, ok := c.owner(p); ok {
-				if p.GetMetadata().GetDeletionTimestamp() != nil && old.GetMetadata().GetDeletionTimestamp() == nil {
-					c.exp.DeletionObserved(key, controller.KeyFunc(p))
-				}
-				c.EnqueueKey(key)
-			}
-		},
-		DeleteFunc: func(p *corev1.Pod) {
-			if key, ok := c.owner(p); ok {
-				c.exp.DeletionObserved(key, controller.KeyFunc(p))
-				c.EnqueueKey(key)
-			}
-		},
-	})
+	podInf.Informer().AddEventHandler(controller.OwnedPodHandler("DaemonSet", c.exp, c.EnqueueKey))
 	return c
 }
 
@@ -153,15 +132,6 @@ func (c *Controller) enqueueAll() {
 	for _, ds := range c.dss.List(nil) {
 		c.Enqueue(ds)
 	}
-}
-
-// owner is the key of the DaemonSet controlling p.
-func (c *Controller) owner(p *corev1.Pod) (string, bool) {
-	ref := controller.ControllerOf(p.GetMetadata())
-	if ref == nil || ref.GetKind() != "DaemonSet" {
-		return "", false
-	}
-	return p.GetMetadata().GetNamespace() + "/" + ref.GetName(), true
 }
 
 // ShouldRun reports whether a daemon pod of template belongs on node, as
@@ -278,16 +248,7 @@ func (c *Controller) manage(ctx context.Context, ds *appsv1.DaemonSet, nodes []*
 		}
 		errs = append(errs, err)
 	}
-	if len(del) > 0 {
-		keys := make([]string, 0, len(del))
-		for _, p := range del {
-			keys = append(keys, controller.KeyFunc(p))
-		}
-		c.exp.ExpectDeletions(key, keys)
-		for _, p := range del {
-			errs = append(errs, c.deletePod(ctx, ds, p))
-		}
-	}
+	errs = append(errs, controller.DeletePods(ctx, c.cs, c.cfg.Recorder, c.exp, ds, del))
 	return errors.Join(errs...)
 }
 
@@ -376,22 +337,6 @@ func (c *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, node, 
 		return fmt.Errorf("create daemon pod on node %s: %w", node, err)
 	}
 	c.cfg.Recorder.Event(ds, "Normal", "SuccessfulCreate", "Created pod: %s", created.GetMetadata().GetName())
-	return nil
-}
-
-func (c *Controller) deletePod(ctx context.Context, ds *appsv1.DaemonSet, p *corev1.Pod) error {
-	m := p.GetMetadata()
-	err := c.cs.CoreV1().Pods(m.GetNamespace()).Delete(ctx, m.GetName(), client.DeleteOptions{PreconditionUID: m.GetUid()})
-	if client.IsNotFound(err) {
-		c.exp.DeletionObserved(controller.KeyFunc(ds), controller.KeyFunc(p))
-		return nil
-	}
-	if err != nil {
-		c.exp.DeletionObserved(controller.KeyFunc(ds), controller.KeyFunc(p))
-		c.cfg.Recorder.Event(ds, "Warning", "FailedDelete", "Error deleting: %v", err)
-		return fmt.Errorf("delete daemon pod %s: %w", controller.KeyFunc(p), err)
-	}
-	c.cfg.Recorder.Event(ds, "Normal", "SuccessfulDelete", "Deleted pod: %s", m.GetName())
 	return nil
 }
 
