@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_GATEWAY := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0
 PROTOC_GEN_OPENAPI := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0
 
-.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler tools clean
+.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers tools clean
 
 all: build
 
@@ -54,6 +54,10 @@ fmt:
 ## bench-scheduler: pods/s and binding latency of skiff-scheduler, 1,000 nodes x 3,000 pods through a real apiserver
 bench-scheduler:
 	cd scheduler && SKIFF_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestSchedulerThroughput ./internal/scheduler | grep -E 'RESULT|PASS|FAIL|ok'
+
+## bench-controllers: skiff-controller-manager with the real scheduler, 100 nodes, a Deployment 0 -> 1,000 pods and a rolling update; figures in docs/benchmarks.md
+bench-controllers: build-scheduler
+	cd controller-manager && SKIFF_BENCH=1 SKIFF_SCHEDULER_BIN=$(BIN)/skiff-scheduler $(GO) test -tags bench -count=1 -v -timeout 30m -run TestControllerThroughput ./test/bench | grep -E 'RESULT|PASS|FAIL|ok'
 
 ## tools: the pinned protoc plugins
 tools: $(TOOLS)/.stamp

@@ -132,6 +132,21 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.String("log-level", d["log-level"].(string), "debug, info, warn or error")
 }
 
+// LoadConfig is the configuration the command would run with for args
+// (flags), the SKIFF_ environment and defaults, validated.
+func LoadConfig(args []string) (Config, error) {
+	fs := pflag.NewFlagSet("skiff-controller-manager", pflag.ContinueOnError)
+	addFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	v := viper.New()
+	if err := v.BindPFlags(fs); err != nil {
+		return Config{}, err
+	}
+	return load(v, "")
+}
+
 // load merges defaults, the config file, SKIFF_ environment and flags, then validates.
 func load(v *viper.Viper, configFile string) (Config, error) {
 	var cfg Config

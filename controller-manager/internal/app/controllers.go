@@ -71,8 +71,8 @@ func Controllers() []ControllerDescriptor {
 		// Workloads and service plumbing (branch cm).
 		{Name: "replicaset", EnabledByDefault: true, Start: startReplicaSetController},
 		{Name: "deployment", EnabledByDefault: true, Start: startDeploymentController},
-		{Name: "endpoint", EnabledByDefault: true, Start: nil},
-		{Name: "nodeipam", EnabledByDefault: true, Start: nil},
+		{Name: "endpoint", EnabledByDefault: true, Start: startEndpointsController},
+		{Name: "nodeipam", EnabledByDefault: true, Start: startNodeIPAMController},
 
 		// Node lifecycle, namespaces, garbage collection, service accounts,
 		// daemon sets and jobs (branch cm2).

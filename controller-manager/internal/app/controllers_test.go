@@ -53,13 +53,10 @@ func TestEnabledControllers(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	valid := func() Config {
-		var c Config
-		fs := newFlagSet(t, nil)
-		cfg, err := loadFrom(fs)
+		c, err := LoadConfig(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c = cfg
 		return c
 	}
 	tests := []struct {
@@ -95,8 +92,7 @@ func TestConfigValidate(t *testing.T) {
 func TestLoadPrecedence(t *testing.T) {
 	t.Setenv("SKIFF_CONCURRENT_REPLICASET_SYNCS", "7")
 	t.Setenv("SKIFF_CLUSTER_CIDR", "10.0.0.0/8")
-	fs := newFlagSet(t, []string{"--cluster-cidr", "10.100.0.0/16", "--controllers", "*,-job", "--leader-elect=false"})
-	got, err := loadFrom(fs)
+	got, err := LoadConfig([]string{"--cluster-cidr", "10.100.0.0/16", "--controllers", "*,-job", "--leader-elect=false"})
 	if err != nil {
 		t.Fatal(err)
 	}

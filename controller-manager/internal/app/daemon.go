@@ -36,6 +36,12 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	return runDaemon(ctx, lg, cfg, nil)
 }
 
+// RunDaemonWithClient is RunDaemon over a client made by the caller
+// (benchmarks count its calls); it does not close it.
+func RunDaemonWithClient(ctx context.Context, lg *zap.Logger, cfg Config, cs *client.Clientset) error {
+	return runDaemonWith(ctx, lg, cfg, nil, cs)
+}
+
 // daemon is one running controller manager.
 type daemon struct {
 	lg       *zap.Logger
@@ -53,6 +59,10 @@ type daemon struct {
 // runDaemon is RunDaemon; listening, if set, receives the address of the
 // health and metrics server.
 func runDaemon(ctx context.Context, lg *zap.Logger, cfg Config, listening func(addr string)) error {
+	return runDaemonWith(ctx, lg, cfg, listening, nil)
+}
+
+func runDaemonWith(ctx context.Context, lg *zap.Logger, cfg Config, listening func(addr string), cs *client.Clientset) error {
 	if lg == nil {
 		lg = zap.NewNop()
 	}
@@ -63,14 +73,15 @@ func runDaemon(ctx context.Context, lg *zap.Logger, cfg Config, listening func(a
 	if err != nil {
 		return fmt.Errorf("--controllers: %w", err)
 	}
-	cs, err := client.New(client.Options{
-		Kubeconfig: cfg.Kubeconfig, Server: cfg.Server, QPS: cfg.KubeAPIQPS, Burst: cfg.KubeAPIBurst,
-		UserAgent: "skiff-controller-manager", Logger: lg.Named("client"),
-	})
-	if err != nil {
-		return fmt.Errorf("apiserver client: %w", err)
+	if cs == nil {
+		if cs, err = client.New(client.Options{
+			Kubeconfig: cfg.Kubeconfig, Server: cfg.Server, QPS: cfg.KubeAPIQPS, Burst: cfg.KubeAPIBurst,
+			UserAgent: "skiff-controller-manager", Logger: lg.Named("client"),
+		}); err != nil {
+			return fmt.Errorf("apiserver client: %w", err)
+		}
+		defer func() { _ = cs.Close() }()
 	}
-	defer func() { _ = cs.Close() }()
 
 	host, _ := os.Hostname()
 	d := &daemon{lg: lg, cfg: cfg, cs: cs, reg: prometheus.NewRegistry(), enabled: enabled, host: host}

@@ -70,12 +70,12 @@ type runnable interface {
 
 // start runs the controllers made by mk with their own client and shared
 // informers (of informerCS if not nil) and a real event recorder, until
-// the test ends.
-func (e *env) start(name string, mk func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable) {
-	e.startWith(name, nil, mk)
+// the test ends or stop is called.
+func (e *env) start(name string, mk func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable) (stop func()) {
+	return e.startWith(name, nil, mk)
 }
 
-func (e *env) startWith(name string, informerCS *client.Clientset, mk func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable) {
+func (e *env) startWith(name string, informerCS *client.Clientset, mk func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable) (stop func()) {
 	e.t.Helper()
 	cs := e.newClient()
 	if informerCS == nil {
@@ -87,9 +87,11 @@ func (e *env) startWith(name string, informerCS *client.Clientset, mk func(lg *z
 	c := mk(lg, cs, f, rec)
 	ctx, cancel := context.WithCancel(e.ctx)
 	f.Start(ctx)
+	done := make(chan struct{})
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer close(done)
 		c.Run(ctx)
 		f.Shutdown()
 		sctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
@@ -97,6 +99,7 @@ func (e *env) startWith(name string, informerCS *client.Clientset, mk func(lg *z
 		rec.Shutdown(sctx)
 	}()
 	e.t.Cleanup(cancel)
+	return func() { cancel(); <-done }
 }
 
 // eventually polls cond until it holds; cond returns a description of the
@@ -187,7 +190,14 @@ func podIP(name string) string {
 // events are the messages "Reason message" of the Events about an object.
 func (e *env) events(kind, name string) []string {
 	e.t.Helper()
-	l, err := e.cs.CoreV1().Events(e.ns).List(e.ctx, client.ListOptions{})
+	return e.eventsIn(e.ns, kind, name)
+}
+
+// eventsIn is events of a namespace (cluster-scoped objects' events are in
+// "default").
+func (e *env) eventsIn(ns, kind, name string) []string {
+	e.t.Helper()
+	l, err := e.cs.CoreV1().Events(ns).List(e.ctx, client.ListOptions{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

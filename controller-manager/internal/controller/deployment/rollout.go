@@ -180,9 +180,11 @@ func (r *rollout) newRSReplicas() int32 {
 		cur = rsReplicas(r.newRS)
 	}
 	surge, _, _ := maxSurgeAndUnavailable(r.d)
-	total := sumSpec(r.allRSs())
-	if r.newRS == nil {
-		total = sumSpec(r.old)
+	// Pods an old ReplicaSet has not yet deleted after a scale-down count
+	// too, so the pods that exist never exceed replicas + maxSurge.
+	var total int32
+	for _, rs := range r.allRSs() {
+		total += max(rsReplicas(rs), rs.GetStatus().GetReplicas())
 	}
 	maxTotal := want + surge
 	if total >= maxTotal {
