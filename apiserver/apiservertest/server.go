@@ -46,7 +46,8 @@ type Options struct {
 	// Secure server; the built-in policy of the components always applies.
 	Policy string
 	// ServiceAccountKeyFiles verify service account tokens on a Secure
-	// server (--service-account-key-file).
+	// server (--service-account-key-file); empty is the PKI's sa.pub,
+	// whose private half is PKIDir/sa.key.
 	ServiceAccountKeyFiles []string
 
 	// How the apiserver calls kubelets (for pods' logs): by default over
@@ -149,6 +150,9 @@ func (s *Server) secure(t testing.TB, cfg *app.Config, opts Options) {
 		cfg.AuthorizationPolicyFile = write("policy.jsonl", opts.Policy)
 	}
 	cfg.ServiceAccountKeyFiles = opts.ServiceAccountKeyFiles
+	if len(cfg.ServiceAccountKeyFiles) == 0 {
+		cfg.ServiceAccountKeyFiles = []string{filepath.Join(s.PKIDir, pki.ServiceAccountPublic)}
+	}
 	s.URL = "https://" + s.Address
 }
 

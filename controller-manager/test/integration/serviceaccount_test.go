@@ -2,12 +2,8 @@ package integration
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,21 +35,10 @@ import (
 func TestServiceAccountTokens(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv(client.ConfigEnv, "")
-	dir := t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalECPrivateKey(key)
-	pub, _ := x509.MarshalPKIXPublicKey(key.Public())
-	privPath, pubPath := filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
-	for p, b := range map[string]*pem.Block{privPath: {Type: "EC PRIVATE KEY", Bytes: der}, pubPath: {Type: "PUBLIC KEY", Bytes: pub}} {
-		if err := os.WriteFile(p, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	srv := apiservertest.Start(t, apiservertest.Options{
-		Secure: true, ServiceAccountKeyFiles: []string{pubPath},
+		// The apiserver verifies tokens with the PKI's sa.pub; the token
+		// controller signs with its sa.key, as after make certs.
+		Secure: true,
 		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "system:serviceaccount:app:default", "namespace": "app", "resource": "pods", "apiGroup": "*", "readonly": true}}` + "\n",
 	})
 	ca := filepath.Join(srv.PKIDir, "ca.crt")
@@ -66,7 +51,7 @@ func TestServiceAccountTokens(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	signer, err := serviceaccount.LoadSigner(privPath)
+	signer, err := serviceaccount.LoadSigner(filepath.Join(srv.PKIDir, "sa.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
