@@ -112,7 +112,20 @@ func (c *Controller) sync(ctx context.Context, name string) (controller.Result, 
 	if err != nil {
 		return controller.Result{}, err
 	}
-	if ns.GetMetadata().GetDeletionTimestamp() == nil || !slices.Contains(ns.GetSpec().GetFinalizers(), FinalizerKubernetes) {
+	if ns.GetMetadata().GetDeletionTimestamp() == nil {
+		return controller.Result{}, nil
+	}
+	if len(ns.GetSpec().GetFinalizers()) == 0 && len(ns.GetMetadata().GetFinalizers()) == 0 {
+		// Finalized but still here (deleted before the apiserver handed
+		// deletion to this controller): delete it again, as Kubernetes'
+		// deleteNamespaceWhenDone.
+		err := c.cs.CoreV1().Namespaces().Delete(ctx, name, client.DeleteOptions{PreconditionUID: ns.GetMetadata().GetUid()})
+		if client.IsNotFound(err) || client.IsConflict(err) {
+			err = nil
+		}
+		return controller.Result{}, err
+	}
+	if !slices.Contains(ns.GetSpec().GetFinalizers(), FinalizerKubernetes) {
 		return controller.Result{}, nil
 	}
 	found := c.deleteContent(ctx, name)
