@@ -49,6 +49,16 @@ func (cc *ControllerContext) Go(f func()) {
 	}()
 }
 
+// Common is the configuration every controller takes, with workers.
+func (cc *ControllerContext) Common(workers int) controller.Common {
+	return controller.Common{Workers: workers, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics}
+}
+
+// Run runs c with cc.Go until ctx ends.
+func (cc *ControllerContext) Run(ctx context.Context, c interface{ Run(context.Context) bool }) {
+	cc.Go(func() { c.Run(ctx) })
+}
+
 // StartFunc starts one controller: it makes it, registers its informer
 // handlers, and runs it with cc.Go until ctx ends. It must not block. An
 // error (bad configuration) stops the daemon.

@@ -108,6 +108,11 @@ func runDaemonWith(ctx context.Context, lg *zap.Logger, cfg Config, listening fu
 		return nil
 	})
 
+	// Not ready as soon as shutdown starts, before controllers stop.
+	go func() {
+		<-runCtx.Done()
+		d.stopping.Store(true)
+	}()
 	var runErr error
 	if cfg.LeaderElect {
 		runErr = d.runElected(runCtx, host+"_"+randomSuffix())
@@ -115,8 +120,9 @@ func runDaemonWith(ctx context.Context, lg *zap.Logger, cfg Config, listening fu
 		runErr = d.runControllers(runCtx)
 	}
 
-	// Shutdown: not ready, controllers and informers stopped (above), then
+	// Shutdown: not ready (above), controllers and informers stopped, then
 	// the health server and the client (deferred).
+	stopRun()
 	d.stopping.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -14,26 +14,18 @@ import (
 // The start functions of the workload and service controllers.
 
 func startReplicaSetController(ctx context.Context, cc *ControllerContext) error {
-	c := replicaset.New(cc.Logger, cc.Client, cc.Informers, replicaset.Config{
-		Workers: cc.Options.ConcurrentReplicaSetSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, replicaset.New(cc.Logger, cc.Client, cc.Informers,
+		replicaset.Config{Common: cc.Common(cc.Options.ConcurrentReplicaSetSyncs)}))
 	return nil
 }
 
 func startDeploymentController(ctx context.Context, cc *ControllerContext) error {
-	c := deployment.New(cc.Logger, cc.Client, cc.Informers, deployment.Config{
-		Workers: cc.Options.ConcurrentDeploymentSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, deployment.New(cc.Logger, cc.Client, cc.Informers, cc.Common(cc.Options.ConcurrentDeploymentSyncs)))
 	return nil
 }
 
 func startEndpointsController(ctx context.Context, cc *ControllerContext) error {
-	c := endpoints.New(cc.Logger, cc.Client, cc.Informers, endpoints.Config{
-		Workers: cc.Options.ConcurrentEndpointSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, endpoints.New(cc.Logger, cc.Client, cc.Informers, cc.Common(cc.Options.ConcurrentEndpointSyncs)))
 	return nil
 }
 
@@ -52,6 +44,6 @@ func startNodeIPAMController(ctx context.Context, cc *ControllerContext) error {
 	if err != nil {
 		return err
 	}
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, c)
 	return nil
 }

@@ -193,3 +193,26 @@ func SplitKey(key string) (namespace, name string) { return informer.SplitKey(ke
 
 // Clone is a deep copy of an object from a cache, to modify.
 func Clone[T client.Object](obj T) T { return informer.Clone(obj) }
+
+// Common is the configuration every controller takes besides its own.
+type Common struct {
+	// Workers is how many keys are reconciled at once.
+	Workers int
+	// Recorder receives the controller's Events; nil drops them.
+	Recorder client.Recorder
+	// MetricsProvider exports the work queue's metrics (may be nil).
+	MetricsProvider workqueue.MetricsProvider
+}
+
+// Defaulted is c with a recorder that drops events if it has none.
+func (c Common) Defaulted() Common {
+	if c.Recorder == nil {
+		c.Recorder = client.NewFakeRecorder(0)
+	}
+	return c
+}
+
+// Options are the base controller's options for this configuration.
+func (c Common) Options(name string, reconcile ReconcileFunc, hasSynced ...func() bool) Options {
+	return Options{Name: name, Workers: c.Workers, Reconcile: reconcile, HasSynced: hasSynced, MetricsProvider: c.MetricsProvider}
+}

@@ -16,6 +16,7 @@ import (
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/rollout"
 )
 
 func startWorkloads(e *env) {
@@ -68,7 +69,7 @@ func setImage(image, cause string) func(d *appsv1.Deployment) {
 			if d.Metadata.Annotations == nil {
 				d.Metadata.Annotations = map[string]string{}
 			}
-			d.Metadata.Annotations[deployment.ChangeCauseAnnotation] = cause
+			d.Metadata.Annotations[rollout.ChangeCauseAnnotation] = cause
 		}
 	}
 }
@@ -111,7 +112,7 @@ func (e *env) replicaSets(app string) map[string]*appsv1.ReplicaSet {
 func (e *env) newRSOf(d *appsv1.Deployment) *appsv1.ReplicaSet {
 	e.t.Helper()
 	for _, rs := range e.replicaSets(d.GetMetadata().GetName()) {
-		if deployment.EqualIgnoreHash(rs.GetSpec().GetTemplate(), d.GetSpec().GetTemplate()) {
+		if rollout.EqualIgnoreHash(rs.GetSpec().GetTemplate(), d.GetSpec().GetTemplate()) {
 			return rs
 		}
 	}
@@ -135,16 +136,14 @@ func (e *env) undo(name string, revision string) {
 	e.t.Helper()
 	var target *appsv1.ReplicaSet
 	for _, rs := range e.replicaSets(name) {
-		if rs.GetMetadata().GetAnnotations()[deployment.RevisionAnnotation] == revision {
+		if rs.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation] == revision {
 			target = rs
 		}
 	}
 	if target == nil {
 		e.t.Fatalf("no revision %s of deployment %s", revision, name)
 	}
-	skipped := map[string]bool{"kubectl.kubernetes.io/last-applied-configuration": true, deployment.RevisionAnnotation: true,
-		deployment.RevisionHistoryAnnotation: true, deployment.DesiredReplicasAnnotation: true, deployment.MaxReplicasAnnotation: true,
-		"deprecated.deployment.rollback.to": true}
+	skipped := rollout.NotCopiedAnnotations
 	e.updateDeploy(name, func(d *appsv1.Deployment) {
 		ann := map[string]string{}
 		for k, v := range d.GetMetadata().GetAnnotations() {
@@ -157,9 +156,7 @@ func (e *env) undo(name string, revision string) {
 				ann[k] = v
 			}
 		}
-		tmpl := controller.Clone(target.GetSpec().GetTemplate())
-		delete(tmpl.Metadata.Labels, deployment.PodTemplateHashLabel)
-		d.Spec.Template = tmpl
+		d.Spec.Template = rollout.WithoutHash(target.GetSpec().GetTemplate())
 		d.Metadata.Annotations = ann
 	})
 }
@@ -174,23 +171,23 @@ func TestDeploymentRollingUpdateAndUndo(t *testing.T) {
 	}
 	d := e.waitRolledOut("web", "nginx:1.27")
 	rs1 := e.newRSOf(d)
-	hash1 := rs1.GetMetadata().GetLabels()[deployment.PodTemplateHashLabel]
-	if hash1 == "" || rs1.GetMetadata().GetName() != "web-"+hash1 || rs1.GetSpec().GetSelector().GetMatchLabels()[deployment.PodTemplateHashLabel] != hash1 {
+	hash1 := rs1.GetMetadata().GetLabels()[rollout.PodTemplateHashLabel]
+	if hash1 == "" || rs1.GetMetadata().GetName() != "web-"+hash1 || rs1.GetSpec().GetSelector().GetMatchLabels()[rollout.PodTemplateHashLabel] != hash1 {
 		t.Errorf("replicaset %s: labels %v selector %v, want web-<pod-template-hash>", rs1.GetMetadata().GetName(),
 			rs1.GetMetadata().GetLabels(), rs1.GetSpec().GetSelector())
 	}
-	if hash1 != deployment.ComputeHash(d.GetSpec().GetTemplate(), nil) {
-		t.Errorf("pod-template-hash %s, want the template's hash %s", hash1, deployment.ComputeHash(d.GetSpec().GetTemplate(), nil))
+	if hash1 != rollout.ComputeHash(d.GetSpec().GetTemplate(), nil) {
+		t.Errorf("pod-template-hash %s, want the template's hash %s", hash1, rollout.ComputeHash(d.GetSpec().GetTemplate(), nil))
 	}
 	if !controller.IsControlledBy(rs1.GetMetadata(), d.GetMetadata().GetUid()) {
 		t.Errorf("replicaset ownerReferences %v", rs1.GetMetadata().GetOwnerReferences())
 	}
 	for _, p := range e.activePods("app=web") {
-		if p.GetMetadata().GetLabels()[deployment.PodTemplateHashLabel] != hash1 {
+		if p.GetMetadata().GetLabels()[rollout.PodTemplateHashLabel] != hash1 {
 			t.Errorf("pod %s labels %v lack pod-template-hash=%s", p.GetMetadata().GetName(), p.GetMetadata().GetLabels(), hash1)
 		}
 	}
-	if got := d.GetMetadata().GetAnnotations()[deployment.RevisionAnnotation]; got != "1" {
+	if got := d.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation]; got != "1" {
 		t.Errorf("deployment revision %q, want 1", got)
 	}
 	if c := cond(d, "Available"); c.GetStatus() != "True" || c.GetReason() != "MinimumReplicasAvailable" {
@@ -224,10 +221,10 @@ func TestDeploymentRollingUpdateAndUndo(t *testing.T) {
 	if rs2.GetMetadata().GetName() == rs1.GetMetadata().GetName() {
 		t.Fatal("no new replicaset for the new template")
 	}
-	if a := rs2.GetMetadata().GetAnnotations(); a[deployment.RevisionAnnotation] != "2" || a[deployment.ChangeCauseAnnotation] != "skiffctl set image deployment/web web=nginx:1.28" {
+	if a := rs2.GetMetadata().GetAnnotations(); a[rollout.RevisionAnnotation] != "2" || a[rollout.ChangeCauseAnnotation] != "skiffctl set image deployment/web web=nginx:1.28" {
 		t.Errorf("new replicaset annotations %v, want revision 2 and the change-cause", a)
 	}
-	if got := d.GetMetadata().GetAnnotations()[deployment.RevisionAnnotation]; got != "2" {
+	if got := d.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation]; got != "2" {
 		t.Errorf("deployment revision %q, want 2", got)
 	}
 	e.eventually("old replicaset at 0", func() (bool, string) {
@@ -258,13 +255,13 @@ func TestDeploymentRollingUpdateAndUndo(t *testing.T) {
 		t.Errorf("replicasets after undo: %v, want the two revisions", rss)
 	}
 	back := rss[rs1.GetMetadata().GetName()]
-	if back == nil || *back.GetSpec().Replicas != 4 || back.GetMetadata().GetAnnotations()[deployment.RevisionAnnotation] != "3" {
+	if back == nil || *back.GetSpec().Replicas != 4 || back.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation] != "3" {
 		t.Errorf("after undo, replicaset %s = %v, want 4 replicas at revision 3", rs1.GetMetadata().GetName(), back)
 	}
-	if _, ok := back.GetMetadata().GetAnnotations()[deployment.ChangeCauseAnnotation]; ok {
-		t.Errorf("revision 3 has change-cause %q, want none (revision 1 had none)", back.GetMetadata().GetAnnotations()[deployment.ChangeCauseAnnotation])
+	if _, ok := back.GetMetadata().GetAnnotations()[rollout.ChangeCauseAnnotation]; ok {
+		t.Errorf("revision 3 has change-cause %q, want none (revision 1 had none)", back.GetMetadata().GetAnnotations()[rollout.ChangeCauseAnnotation])
 	}
-	if got := d.GetMetadata().GetAnnotations()[deployment.RevisionAnnotation]; got != "3" {
+	if got := d.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation]; got != "3" {
 		t.Errorf("deployment revision after undo %q, want 3", got)
 	}
 }
@@ -325,7 +322,7 @@ func TestDeploymentScalePauseAndHistoryLimit(t *testing.T) {
 		rss := e.replicaSets("api")
 		var revs []string
 		for _, rs := range rss {
-			revs = append(revs, rs.GetMetadata().GetAnnotations()[deployment.RevisionAnnotation])
+			revs = append(revs, rs.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation])
 		}
 		slices.Sort(revs)
 		return slices.Equal(revs, []string{"3", "4"}), fmt.Sprint(revs)

@@ -20,7 +20,7 @@ import (
 
 func startReplicaSets(e *env) {
 	e.start("replicaset", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable {
-		return replicaset.New(lg, cs, f, replicaset.Config{Workers: 2, Recorder: rec})
+		return replicaset.New(lg, cs, f, replicaset.Config{Common: controller.Common{Workers: 2, Recorder: rec}})
 	})
 }
 
@@ -190,7 +190,7 @@ func TestReplicaSetNoDoubleCreates(t *testing.T) {
 	e := newEnv(t)
 	slow := client.NewForConn(slowWatchConn{e.newClient().Conn(), 300 * time.Millisecond})
 	e.startWith("replicaset", slow, func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable {
-		return replicaset.New(lg, cs, f, replicaset.Config{Workers: 4, Recorder: rec})
+		return replicaset.New(lg, cs, f, replicaset.Config{Common: controller.Common{Workers: 4, Recorder: rec}})
 	})
 	if _, err := e.cs.AppsV1().ReplicaSets(e.ns).Create(e.ctx, newReplicaSet("slow", "slow", 10)); err != nil {
 		t.Fatal(err)

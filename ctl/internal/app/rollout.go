@@ -18,27 +18,22 @@ import (
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/rollout"
 )
 
-// The Deployment controller's bookkeeping, as Kubernetes': each revision of
+// The Deployment controller's bookkeeping, shared with
+// skiff-controller-manager through skiff.dev/proto/rollout: each revision of
 // a Deployment is a ReplicaSet it owns, numbered by an annotation.
 const (
-	revisionAnnotation    = "deployment.kubernetes.io/revision"
-	changeCauseAnnotation = "kubernetes.io/change-cause"
-	podTemplateHashLabel  = "pod-template-hash"
+	revisionAnnotation    = rollout.RevisionAnnotation
+	changeCauseAnnotation = rollout.ChangeCauseAnnotation
+	podTemplateHashLabel  = rollout.PodTemplateHashLabel
 	restartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
 )
 
 // rollbackSkippedAnnotations are kept from the Deployment, not taken from
 // the ReplicaSet, on rollback (kubectl's annotationsToSkip).
-var rollbackSkippedAnnotations = map[string]bool{
-	"kubectl.kubernetes.io/last-applied-configuration": true,
-	revisionAnnotation:                          true,
-	"deployment.kubernetes.io/revision-history": true,
-	"deployment.kubernetes.io/desired-replicas": true,
-	"deployment.kubernetes.io/max-replicas":     true,
-	"deprecated.deployment.rollback.to":         true,
-}
+var rollbackSkippedAnnotations = rollout.NotCopiedAnnotations
 
 func (c *cli) rolloutCommand() *cobra.Command {
 	ro := &cobra.Command{
@@ -244,13 +239,7 @@ func rolloutStatusMessage(obj object, revision int64) (string, bool, error) {
 }
 
 // revisionOf reads the revision annotation; a missing one is revision 0.
-func revisionOf(m *metav1.ObjectMeta) (int64, error) {
-	v, ok := m.GetAnnotations()[revisionAnnotation]
-	if !ok {
-		return 0, nil
-	}
-	return strconv.ParseInt(v, 10, 64)
-}
+func revisionOf(m *metav1.ObjectMeta) (int64, error) { return rollout.Revision(m.GetAnnotations()) }
 
 // ownedReplicaSets lists the ReplicaSets whose controller is dep, oldest
 // first, as the Deployment controller finds them: by the Deployment's
@@ -282,32 +271,11 @@ func ownedReplicaSets(ctx context.Context, d dynamic, dep *appsv1.Deployment) ([
 	return out, nil
 }
 
-// withoutHash is a copy of the template without the pod-template-hash label.
-func withoutHash(t *corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
-	t = proto.Clone(t).(*corev1.PodTemplateSpec)
-	if t == nil {
-		t = &corev1.PodTemplateSpec{}
-	}
-	if t.Metadata != nil {
-		delete(t.Metadata.Labels, podTemplateHashLabel)
-		if len(t.Metadata.Labels) == 0 {
-			t.Metadata.Labels = nil
-		}
-	}
-	return t
-}
-
-// equalIgnoreHash compares templates as the Deployment controller does,
-// ignoring the pod-template-hash label.
-func equalIgnoreHash(a, b *corev1.PodTemplateSpec) bool {
-	return proto.Equal(withoutHash(a), withoutHash(b))
-}
-
 // newReplicaSet is the owned ReplicaSet running dep's current template,
 // the oldest when there are several; nil when there is none.
 func newReplicaSet(dep *appsv1.Deployment, rss []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
 	for _, rs := range rss {
-		if equalIgnoreHash(rs.GetSpec().GetTemplate(), dep.GetSpec().GetTemplate()) {
+		if rollout.EqualIgnoreHash(rs.GetSpec().GetTemplate(), dep.GetSpec().GetTemplate()) {
 			return rs
 		}
 	}
@@ -504,7 +472,7 @@ func (c *cli) rollback(ctx context.Context, name string, toRevision int64, dry b
 		if dep.GetSpec().GetPaused() {
 			return "", fmt.Errorf("you cannot rollback a paused deployment; resume it first with 'skiffctl rollout resume deployment/%s' and try again", name)
 		}
-		if equalIgnoreHash(rs.GetSpec().GetTemplate(), dep.GetSpec().GetTemplate()) {
+		if rollout.EqualIgnoreHash(rs.GetSpec().GetTemplate(), dep.GetSpec().GetTemplate()) {
 			return fmt.Sprintf("skipped rollback (current template already matches revision %d)", rev), nil
 		}
 		annotations := map[string]string{}
@@ -519,7 +487,7 @@ func (c *cli) rollback(ctx context.Context, name string, toRevision int64, dry b
 			}
 		}
 		tmplOf(dep)
-		dep.Spec.Template = withoutHash(rs.GetSpec().GetTemplate())
+		dep.Spec.Template = rollout.WithoutHash(rs.GetSpec().GetTemplate())
 		meta(dep).Annotations = annotations
 		_, err = d.Update(ctx, resourceMust("deployments"), dep)
 		if client.IsConflict(err) && attempt < 5 {

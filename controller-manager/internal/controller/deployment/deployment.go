@@ -22,18 +22,11 @@ import (
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
-	"skiff.dev/proto/workqueue"
+	"skiff.dev/proto/rollout"
 )
 
 // Config configures the controller.
-type Config struct {
-	// Workers is how many Deployments are synced at once.
-	Workers int
-	// Recorder receives the controller's Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
-}
+type Config = controller.Common
 
 // Controller is the Deployment controller.
 type Controller struct {
@@ -53,15 +46,11 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg = cfg.Defaulted()
 	dInf, rsInf, podInf := f.Apps().V1().Deployments(), f.Apps().V1().ReplicaSets(), f.Core().V1().Pods()
 	c := &Controller{lg: lg, cs: cs, deps: dInf.Lister(), rss: rsInf.Lister(), pods: podInf.Lister(), rec: cfg.Recorder, now: time.Now}
-	c.Controller = controller.New(lg, controller.Options{
-		Name: "deployment", Workers: cfg.Workers, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
-		HasSynced: []func() bool{dInf.Informer().HasSynced, rsInf.Informer().HasSynced, podInf.Informer().HasSynced},
-	})
+	c.Controller = controller.New(lg, cfg.Options("deployment", c.sync,
+		dInf.Informer().HasSynced, rsInf.Informer().HasSynced, podInf.Informer().HasSynced))
 	dInf.Informer().AddEventHandler(c.Handler())
 	rsInf.Informer().AddEventHandler(informer.TypedHandlerFuncs[*appsv1.ReplicaSet]{
 		AddFunc: c.replicaSetChanged,
@@ -136,7 +125,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	sel, err := labels.FromLabelSelector(d.GetSpec().GetSelector())
 	if err != nil || sel.Empty() {
 		if d.GetMetadata().GetGeneration() > d.GetStatus().GetObservedGeneration() {
-			c.rec.Event(d, client.EventTypeWarning, "SelectorRequired", "This deployment has no valid selector: it selects nothing")
+			c.rec.Event(d, client.EventTypeWarning, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.")
 			st := controller.Clone(d)
 			if st.Status == nil {
 				st.Status = &appsv1.DeploymentStatus{}
@@ -151,7 +140,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	if err != nil {
 		return controller.Result{}, err
 	}
-	r := &rollout{c: c, d: d, all: rss}
+	r := &deploymentSync{c: c, d: d, all: rss}
 	if d.GetMetadata().GetDeletionTimestamp() != nil {
 		return r.syncStatusOnly(ctx)
 	}
@@ -197,8 +186,8 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment,
 	return rm.Claim(ctx, c.rss.ListNamespace(ns, nil))
 }
 
-// rollout is one sync of one Deployment.
-type rollout struct {
+// deploymentSync is one sync of one Deployment.
+type deploymentSync struct {
 	c   *Controller
 	d   *appsv1.Deployment // a copy, updated as the sync writes it
 	all []*appsv1.ReplicaSet
@@ -211,11 +200,11 @@ type rollout struct {
 
 // split finds the new ReplicaSet (the oldest one running the current
 // template) and the old ones.
-func (r *rollout) split() {
+func (r *deploymentSync) split() {
 	byCreation(r.all)
 	r.newRS, r.old = nil, nil
 	for _, rs := range r.all {
-		if r.newRS == nil && EqualIgnoreHash(rs.GetSpec().GetTemplate(), r.d.GetSpec().GetTemplate()) {
+		if r.newRS == nil && rollout.EqualIgnoreHash(rs.GetSpec().GetTemplate(), r.d.GetSpec().GetTemplate()) {
 			r.newRS = rs
 			continue
 		}
@@ -223,7 +212,7 @@ func (r *rollout) split() {
 	}
 }
 
-func (r *rollout) allRSs() []*appsv1.ReplicaSet {
+func (r *deploymentSync) allRSs() []*appsv1.ReplicaSet {
 	if r.newRS == nil {
 		return r.old
 	}
@@ -231,7 +220,7 @@ func (r *rollout) allRSs() []*appsv1.ReplicaSet {
 }
 
 // replace puts the written rs in place of its older copy.
-func (r *rollout) replace(rs *appsv1.ReplicaSet) {
+func (r *deploymentSync) replace(rs *appsv1.ReplicaSet) {
 	for i, x := range r.all {
 		if x.GetMetadata().GetUid() == rs.GetMetadata().GetUid() {
 			r.all[i] = rs
@@ -249,13 +238,13 @@ func (r *rollout) replace(rs *appsv1.ReplicaSet) {
 
 // isScalingEvent reports whether spec.replicas changed since the active
 // ReplicaSets were last sized (their desired-replicas annotation).
-func (r *rollout) isScalingEvent() bool {
+func (r *deploymentSync) isScalingEvent() bool {
 	want := fmt.Sprint(dReplicas(r.d))
 	for _, rs := range r.all {
 		if rsReplicas(rs) == 0 {
 			continue
 		}
-		if v, ok := rs.GetMetadata().GetAnnotations()[DesiredReplicasAnnotation]; ok && v != want {
+		if v, ok := rs.GetMetadata().GetAnnotations()[rollout.DesiredReplicasAnnotation]; ok && v != want {
 			return true
 		}
 	}
@@ -264,7 +253,7 @@ func (r *rollout) isScalingEvent() bool {
 
 // checkPaused sets the Progressing condition to Unknown/DeploymentPaused
 // when paused, and back when resumed.
-func (r *rollout) checkPaused(ctx context.Context) error {
+func (r *deploymentSync) checkPaused(ctx context.Context) error {
 	cond := condition(r.d.GetStatus(), ConditionProgressing)
 	paused := r.d.GetSpec().GetPaused()
 	pausedCond := cond != nil && cond.GetReason() == ReasonDeploymentPaused
@@ -288,7 +277,7 @@ func statusCopy(d *appsv1.Deployment) *appsv1.DeploymentStatus {
 }
 
 // writeStatus writes s unless the Deployment already has it.
-func (r *rollout) writeStatus(ctx context.Context, s *appsv1.DeploymentStatus) error {
+func (r *deploymentSync) writeStatus(ctx context.Context, s *appsv1.DeploymentStatus) error {
 	if statusEqual(r.d.GetStatus(), s) {
 		return nil
 	}

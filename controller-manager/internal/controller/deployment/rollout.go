@@ -15,16 +15,17 @@ import (
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/rollout"
 )
 
 // syncRevision splits new from old ReplicaSets, gives the new one the
 // next revision (and the Deployment the same revision annotation), and,
 // with create, makes the new ReplicaSet if there is none.
-func (r *rollout) syncRevision(ctx context.Context, create bool) error {
+func (r *deploymentSync) syncRevision(ctx context.Context, create bool) error {
 	r.split()
 	var maxOld int64
 	for _, rs := range r.old {
-		maxOld = max(maxOld, Revision(rs.GetMetadata().GetAnnotations()))
+		maxOld = max(maxOld, revision(rs.GetMetadata().GetAnnotations()))
 	}
 	next := maxOld + 1
 	switch {
@@ -49,47 +50,47 @@ func (r *rollout) syncRevision(ctx context.Context, create bool) error {
 	default:
 		return nil
 	}
-	return r.setDeploymentRevision(ctx, r.newRS.GetMetadata().GetAnnotations()[RevisionAnnotation])
+	return r.setDeploymentRevision(ctx, r.newRS.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation])
 }
 
 // setAnnotations gives rs the Deployment's annotations and revision rev
 // (if higher than its own); a ReplicaSet about to be created also gets the
 // replica annotations. It reports whether anything changed.
-func (r *rollout) setAnnotations(rs *appsv1.ReplicaSet, rev int64, creating bool) bool {
+func (r *deploymentSync) setAnnotations(rs *appsv1.ReplicaSet, rev int64, creating bool) bool {
 	m := rs.GetMetadata()
 	if m.Annotations == nil {
 		m.Annotations = map[string]string{}
 	}
 	changed := false
 	for k, v := range r.d.GetMetadata().GetAnnotations() {
-		if annotationsNotCopied[k] || m.Annotations[k] == v {
+		if rollout.NotCopiedAnnotations[k] || m.Annotations[k] == v {
 			continue
 		}
 		m.Annotations[k] = v
 		changed = true
 	}
-	if old := Revision(m.Annotations); old < rev {
-		m.Annotations[RevisionAnnotation] = strconv.FormatInt(rev, 10)
+	if old := revision(m.Annotations); old < rev {
+		m.Annotations[rollout.RevisionAnnotation] = strconv.FormatInt(rev, 10)
 		changed = true
 	}
 	if creating {
 		surge, _, _ := maxSurgeAndUnavailable(r.d)
-		m.Annotations[DesiredReplicasAnnotation] = strconv.Itoa(int(dReplicas(r.d)))
-		m.Annotations[MaxReplicasAnnotation] = strconv.Itoa(int(dReplicas(r.d) + surge))
+		m.Annotations[rollout.DesiredReplicasAnnotation] = strconv.Itoa(int(dReplicas(r.d)))
+		m.Annotations[rollout.MaxReplicasAnnotation] = strconv.Itoa(int(dReplicas(r.d) + surge))
 	}
 	return changed
 }
 
 // setDeploymentRevision writes the revision annotation on the Deployment.
-func (r *rollout) setDeploymentRevision(ctx context.Context, rev string) error {
-	if rev == "" || r.d.GetMetadata().GetAnnotations()[RevisionAnnotation] == rev {
+func (r *deploymentSync) setDeploymentRevision(ctx context.Context, rev string) error {
+	if rev == "" || r.d.GetMetadata().GetAnnotations()[rollout.RevisionAnnotation] == rev {
 		return nil
 	}
 	cp := controller.Clone(r.d)
 	if cp.Metadata.Annotations == nil {
 		cp.Metadata.Annotations = map[string]string{}
 	}
-	cp.Metadata.Annotations[RevisionAnnotation] = rev
+	cp.Metadata.Annotations[rollout.RevisionAnnotation] = rev
 	out, err := r.c.cs.AppsV1().Deployments(cp.GetMetadata().GetNamespace()).Update(ctx, cp)
 	if err != nil {
 		return fmt.Errorf("updating revision of deployment %s: %w", controller.KeyFunc(cp), err)
@@ -100,13 +101,13 @@ func (r *rollout) setDeploymentRevision(ctx context.Context, rev string) error {
 
 // createNewRS makes the ReplicaSet of the current template, named
 // <deployment>-<pod-template-hash>.
-func (r *rollout) createNewRS(ctx context.Context, rev int64) error {
+func (r *deploymentSync) createNewRS(ctx context.Context, rev int64) error {
 	d := r.d
 	var collisions *int32
 	if d.GetStatus() != nil {
 		collisions = d.Status.CollisionCount
 	}
-	hash := ComputeHash(d.GetSpec().GetTemplate(), collisions)
+	hash := rollout.ComputeHash(d.GetSpec().GetTemplate(), collisions)
 	tmpl := proto.Clone(d.GetSpec().GetTemplate()).(*corev1.PodTemplateSpec)
 	if tmpl.Metadata == nil {
 		tmpl.Metadata = &metav1.ObjectMeta{}
@@ -114,12 +115,12 @@ func (r *rollout) createNewRS(ctx context.Context, rev int64) error {
 	if tmpl.Metadata.Labels == nil {
 		tmpl.Metadata.Labels = map[string]string{}
 	}
-	tmpl.Metadata.Labels[PodTemplateHashLabel] = hash
+	tmpl.Metadata.Labels[rollout.PodTemplateHashLabel] = hash
 	sel := proto.Clone(d.GetSpec().GetSelector()).(*metav1.LabelSelector)
 	if sel.MatchLabels == nil {
 		sel.MatchLabels = map[string]string{}
 	}
-	sel.MatchLabels[PodTemplateHashLabel] = hash
+	sel.MatchLabels[rollout.PodTemplateHashLabel] = hash
 	replicas := r.newRSReplicas()
 	rs := &appsv1.ReplicaSet{
 		ApiVersion: "apps/v1",
@@ -142,7 +143,7 @@ func (r *rollout) createNewRS(ctx context.Context, rev int64) error {
 			return gerr
 		}
 		if controller.IsControlledBy(existing.GetMetadata(), d.GetMetadata().GetUid()) &&
-			EqualIgnoreHash(existing.GetSpec().GetTemplate(), d.GetSpec().GetTemplate()) {
+			rollout.EqualIgnoreHash(existing.GetSpec().GetTemplate(), d.GetSpec().GetTemplate()) {
 			r.all = append(r.all, existing)
 			r.newRS = existing
 			return nil
@@ -170,7 +171,7 @@ func (r *rollout) createNewRS(ctx context.Context, rev int64) error {
 }
 
 // newRSReplicas is how many replicas the new ReplicaSet may have now.
-func (r *rollout) newRSReplicas() int32 {
+func (r *deploymentSync) newRSReplicas() int32 {
 	want := dReplicas(r.d)
 	if r.d.GetSpec().GetStrategy().GetType() == RecreateStrategy {
 		return want
@@ -194,13 +195,13 @@ func (r *rollout) newRSReplicas() int32 {
 }
 
 // scaleRS sets rs's replicas (and replica annotations) to n.
-func (r *rollout) scaleRS(ctx context.Context, rs *appsv1.ReplicaSet, n int32) (bool, error) {
+func (r *deploymentSync) scaleRS(ctx context.Context, rs *appsv1.ReplicaSet, n int32) (bool, error) {
 	surge, _, _ := maxSurgeAndUnavailable(r.d)
 	desired := strconv.Itoa(int(dReplicas(r.d)))
 	maxReplicas := strconv.Itoa(int(dReplicas(r.d) + surge))
 	a := rs.GetMetadata().GetAnnotations()
 	sizeChanged := rsReplicas(rs) != n
-	if !sizeChanged && a[DesiredReplicasAnnotation] == desired && a[MaxReplicasAnnotation] == maxReplicas {
+	if !sizeChanged && a[rollout.DesiredReplicasAnnotation] == desired && a[rollout.MaxReplicasAnnotation] == maxReplicas {
 		return false, nil
 	}
 	cp := controller.Clone(rs)
@@ -208,8 +209,8 @@ func (r *rollout) scaleRS(ctx context.Context, rs *appsv1.ReplicaSet, n int32) (
 	if cp.Metadata.Annotations == nil {
 		cp.Metadata.Annotations = map[string]string{}
 	}
-	cp.Metadata.Annotations[DesiredReplicasAnnotation] = desired
-	cp.Metadata.Annotations[MaxReplicasAnnotation] = maxReplicas
+	cp.Metadata.Annotations[rollout.DesiredReplicasAnnotation] = desired
+	cp.Metadata.Annotations[rollout.MaxReplicasAnnotation] = maxReplicas
 	out, err := r.c.cs.AppsV1().ReplicaSets(cp.GetMetadata().GetNamespace()).Update(ctx, cp)
 	if err != nil {
 		return false, fmt.Errorf("scaling replicaset %s to %d: %w", controller.KeyFunc(rs), n, err)
@@ -226,7 +227,7 @@ func (r *rollout) scaleRS(ctx context.Context, rs *appsv1.ReplicaSet, n int32) (
 }
 
 // rollingUpdate is one step of a RollingUpdate rollout.
-func (r *rollout) rollingUpdate(ctx context.Context) (controller.Result, error) {
+func (r *deploymentSync) rollingUpdate(ctx context.Context) (controller.Result, error) {
 	if err := r.syncRevision(ctx, true); err != nil {
 		return controller.Result{}, err
 	}
@@ -248,7 +249,7 @@ func (r *rollout) rollingUpdate(ctx context.Context) (controller.Result, error) 
 
 // reconcileNewRS scales the new ReplicaSet toward spec.replicas as far as
 // maxSurge allows.
-func (r *rollout) reconcileNewRS(ctx context.Context) (bool, error) {
+func (r *deploymentSync) reconcileNewRS(ctx context.Context) (bool, error) {
 	if r.newRS == nil {
 		return false, nil
 	}
@@ -266,7 +267,7 @@ func (r *rollout) reconcileNewRS(ctx context.Context) (bool, error) {
 // reconcileOldRSs scales old ReplicaSets down as far as maxUnavailable
 // allows: their unavailable pods first, then available ones while the
 // available pods stay at least spec.replicas - maxUnavailable.
-func (r *rollout) reconcileOldRSs(ctx context.Context) (bool, error) {
+func (r *deploymentSync) reconcileOldRSs(ctx context.Context) (bool, error) {
 	if sumSpec(r.old) == 0 {
 		return false, nil
 	}
@@ -329,7 +330,7 @@ func (r *rollout) reconcileOldRSs(ctx context.Context) (bool, error) {
 
 // recreate is one step of a Recreate rollout: old ReplicaSets to zero,
 // wait for their pods to go, then the new one to spec.replicas.
-func (r *rollout) recreate(ctx context.Context) (controller.Result, error) {
+func (r *deploymentSync) recreate(ctx context.Context) (controller.Result, error) {
 	if err := r.syncRevision(ctx, false); err != nil {
 		return controller.Result{}, err
 	}
@@ -365,7 +366,7 @@ func (r *rollout) recreate(ctx context.Context) (controller.Result, error) {
 
 // oldPodsRunning reports whether any pod of an old ReplicaSet still
 // exists and has not finished (terminating ones included).
-func (r *rollout) oldPodsRunning() bool {
+func (r *deploymentSync) oldPodsRunning() bool {
 	old := map[string]bool{}
 	for _, rs := range r.old {
 		if rs.GetStatus().GetReplicas() > 0 {
@@ -388,7 +389,7 @@ func (r *rollout) oldPodsRunning() bool {
 // scaleOnly handles a paused Deployment or a change of spec.replicas
 // alone: ReplicaSets are resized, proportionally while a rollout is under
 // way, and no rollout step is taken.
-func (r *rollout) scaleOnly(ctx context.Context) (controller.Result, error) {
+func (r *deploymentSync) scaleOnly(ctx context.Context) (controller.Result, error) {
 	if err := r.syncRevision(ctx, false); err != nil {
 		return controller.Result{}, err
 	}
@@ -404,7 +405,7 @@ func (r *rollout) scaleOnly(ctx context.Context) (controller.Result, error) {
 }
 
 // scale resizes the ReplicaSets to a new spec.replicas.
-func (r *rollout) scale(ctx context.Context) error {
+func (r *deploymentSync) scale(ctx context.Context) error {
 	want := dReplicas(r.d)
 	var active []*appsv1.ReplicaSet
 	for _, rs := range r.allRSs() {
@@ -482,7 +483,7 @@ func proportion(rs *appsv1.ReplicaSet, d *appsv1.Deployment, allowed, toAdd, add
 	if dReplicas(d) == 0 {
 		fraction = -rsReplicas(rs)
 	} else {
-		annotated, err := strconv.Atoi(rs.GetMetadata().GetAnnotations()[MaxReplicasAnnotation])
+		annotated, err := strconv.Atoi(rs.GetMetadata().GetAnnotations()[rollout.MaxReplicasAnnotation])
 		if err != nil || annotated <= 0 {
 			annotated = int(d.GetStatus().GetReplicas())
 		}
@@ -501,7 +502,7 @@ func proportion(rs *appsv1.ReplicaSet, d *appsv1.Deployment, allowed, toAdd, add
 
 // cleanup deletes the oldest empty old ReplicaSets beyond
 // revisionHistoryLimit.
-func (r *rollout) cleanup(ctx context.Context) error {
+func (r *deploymentSync) cleanup(ctx context.Context) error {
 	limit := int32(defaultRevisionHistoryLimit)
 	if l := r.d.GetSpec().RevisionHistoryLimit; l != nil {
 		limit = *l
@@ -512,7 +513,7 @@ func (r *rollout) cleanup(ctx context.Context) error {
 	}
 	old := append([]*appsv1.ReplicaSet(nil), r.old...)
 	sort.SliceStable(old, func(i, j int) bool {
-		return Revision(old[i].GetMetadata().GetAnnotations()) < Revision(old[j].GetMetadata().GetAnnotations())
+		return revision(old[i].GetMetadata().GetAnnotations()) < revision(old[j].GetMetadata().GetAnnotations())
 	})
 	for _, rs := range old {
 		if diff <= 0 {
@@ -533,7 +534,7 @@ func (r *rollout) cleanup(ctx context.Context) error {
 }
 
 // calculateStatus is the Deployment's status from its ReplicaSets'.
-func (r *rollout) calculateStatus() *appsv1.DeploymentStatus {
+func (r *deploymentSync) calculateStatus() *appsv1.DeploymentStatus {
 	all := r.allRSs()
 	s := statusCopy(r.d)
 	s.ObservedGeneration = r.d.GetMetadata().GetGeneration()
@@ -566,12 +567,12 @@ func (r *rollout) calculateStatus() *appsv1.DeploymentStatus {
 
 // syncStatus writes the status without judging progress (paused,
 // scaling, deleting).
-func (r *rollout) syncStatus(ctx context.Context, stepErr error) (controller.Result, error) {
+func (r *deploymentSync) syncStatus(ctx context.Context, stepErr error) (controller.Result, error) {
 	return controller.Result{}, errs(stepErr, r.writeStatus(ctx, r.calculateStatus()))
 }
 
 // syncStatusOnly is the sync of a Deployment being deleted.
-func (r *rollout) syncStatusOnly(ctx context.Context) (controller.Result, error) {
+func (r *deploymentSync) syncStatusOnly(ctx context.Context) (controller.Result, error) {
 	if err := r.syncRevision(ctx, false); err != nil {
 		return controller.Result{}, err
 	}
@@ -581,7 +582,7 @@ func (r *rollout) syncStatusOnly(ctx context.Context) (controller.Result, error)
 // syncRolloutStatus writes the status with the Progressing condition: done,
 // progressing, or past spec.progressDeadlineSeconds; it asks to be run
 // again when the deadline would pass.
-func (r *rollout) syncRolloutStatus(ctx context.Context, stepErr error) (controller.Result, error) {
+func (r *deploymentSync) syncRolloutStatus(ctx context.Context, stepErr error) (controller.Result, error) {
 	s := r.calculateStatus()
 	deadline := progressDeadline(r.d)
 	cur := condition(r.d.GetStatus(), ConditionProgressing)

@@ -2,31 +2,18 @@ package deployment
 
 import (
 	"fmt"
-	"hash/fnv"
 	"sort"
-	"strconv"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	appsv1 "skiff.dev/proto/apps/v1"
-	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/intstr"
+	"skiff.dev/proto/rollout"
 )
 
-// The Deployment controller's bookkeeping, as Kubernetes' (and skiffctl's
-// rollout commands, which read it).
+// Strategy types and defaults, as Kubernetes'.
 const (
-	RevisionAnnotation        = "deployment.kubernetes.io/revision"
-	RevisionHistoryAnnotation = "deployment.kubernetes.io/revision-history"
-	DesiredReplicasAnnotation = "deployment.kubernetes.io/desired-replicas"
-	MaxReplicasAnnotation     = "deployment.kubernetes.io/max-replicas"
-	ChangeCauseAnnotation     = "kubernetes.io/change-cause"
-	PodTemplateHashLabel      = "pod-template-hash"
-	lastAppliedAnnotation     = "kubectl.kubernetes.io/last-applied-configuration"
-	rollbackToAnnotation      = "deprecated.deployment.rollback.to"
-
 	RecreateStrategy      = "Recreate"
 	RollingUpdateStrategy = "RollingUpdate"
 
@@ -52,60 +39,6 @@ const (
 	ReasonFailedCreate               = "ReplicaSetCreateError"
 )
 
-// annotationsNotCopied are the Deployment's annotations a ReplicaSet does
-// not inherit (Kubernetes' skipCopyAnnotation).
-var annotationsNotCopied = map[string]bool{
-	lastAppliedAnnotation:     true,
-	RevisionAnnotation:        true,
-	RevisionHistoryAnnotation: true,
-	DesiredReplicasAnnotation: true,
-	MaxReplicasAnnotation:     true,
-	rollbackToAnnotation:      true,
-}
-
-// safeAlphabet is Kubernetes' rand.SafeEncodeString alphabet: no vowels,
-// no confusable characters, so a hash never spells a word.
-const safeAlphabet = "bcdfghjklmnpqrstvwxz2456789"
-
-// ComputeHash is the pod-template-hash of a template: an FNV-32a of its
-// deterministic protobuf encoding (and of the collision count, when set),
-// written with Kubernetes' safe alphabet, e.g. "6799fc88d8".
-func ComputeHash(tmpl *corev1.PodTemplateSpec, collisionCount *int32) string {
-	h := fnv.New32a()
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(withoutHash(tmpl))
-	_, _ = h.Write(b)
-	if collisionCount != nil {
-		_, _ = h.Write([]byte(strconv.FormatInt(int64(*collisionCount), 10)))
-	}
-	digits := strconv.FormatUint(uint64(h.Sum32()), 10)
-	out := make([]byte, len(digits))
-	for i := range len(digits) {
-		out[i] = safeAlphabet[int(digits[i])%len(safeAlphabet)]
-	}
-	return string(out)
-}
-
-// withoutHash is a copy of t without the pod-template-hash label.
-func withoutHash(t *corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
-	if t == nil {
-		return &corev1.PodTemplateSpec{}
-	}
-	t = proto.Clone(t).(*corev1.PodTemplateSpec)
-	if t.Metadata != nil {
-		delete(t.Metadata.Labels, PodTemplateHashLabel)
-		if len(t.Metadata.Labels) == 0 {
-			t.Metadata.Labels = nil
-		}
-	}
-	return t
-}
-
-// EqualIgnoreHash compares templates ignoring the pod-template-hash label,
-// as Kubernetes' (and skiffctl's rollout undo) do.
-func EqualIgnoreHash(a, b *corev1.PodTemplateSpec) bool {
-	return proto.Equal(withoutHash(a), withoutHash(b))
-}
-
 func replicasOf(p *int32) int32 {
 	if p != nil {
 		return *p
@@ -116,12 +49,9 @@ func replicasOf(p *int32) int32 {
 func dReplicas(d *appsv1.Deployment) int32   { return replicasOf(d.GetSpec().Replicas) }
 func rsReplicas(rs *appsv1.ReplicaSet) int32 { return replicasOf(rs.GetSpec().Replicas) }
 
-// Revision reads a revision annotation; a missing or bad one is 0.
-func Revision(annotations map[string]string) int64 {
-	v, err := strconv.ParseInt(annotations[RevisionAnnotation], 10, 64)
-	if err != nil {
-		return 0
-	}
+// revision reads a revision annotation; a missing or bad one is 0.
+func revision(annotations map[string]string) int64 {
+	v, _ := rollout.Revision(annotations)
 	return v
 }
 

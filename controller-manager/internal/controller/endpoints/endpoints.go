@@ -22,21 +22,13 @@ import (
 	"skiff.dev/proto/intstr"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
-	"skiff.dev/proto/workqueue"
 )
 
 // HeadlessLabel marks the Endpoints of a headless Service, as Kubernetes'.
 const HeadlessLabel = "service.kubernetes.io/headless"
 
 // Config configures the controller.
-type Config struct {
-	// Workers is how many Services are synced at once.
-	Workers int
-	// Recorder receives the controller's Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
-}
+type Config = controller.Common
 
 // Controller is the Endpoints controller.
 type Controller struct {
@@ -55,15 +47,11 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg = cfg.Defaulted()
 	svcInf, podInf, epInf := f.Core().V1().Services(), f.Core().V1().Pods(), f.Core().V1().Endpoints()
 	c := &Controller{lg: lg, cs: cs, services: svcInf.Lister(), pods: podInf.Lister(), endpoints: epInf.Lister(), rec: cfg.Recorder}
-	c.Controller = controller.New(lg, controller.Options{
-		Name: "endpoint", Workers: cfg.Workers, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
-		HasSynced: []func() bool{svcInf.Informer().HasSynced, podInf.Informer().HasSynced, epInf.Informer().HasSynced},
-	})
+	c.Controller = controller.New(lg, cfg.Options("endpoint", c.sync,
+		svcInf.Informer().HasSynced, podInf.Informer().HasSynced, epInf.Informer().HasSynced))
 	svcInf.Informer().AddEventHandler(c.Handler())
 	podInf.Informer().AddEventHandler(informer.TypedHandlerFuncs[*corev1.Pod]{
 		AddFunc: c.podChanged,

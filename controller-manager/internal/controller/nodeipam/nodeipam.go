@@ -62,20 +62,15 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	common := controller.Common{Workers: 1, Recorder: cfg.Recorder, MetricsProvider: cfg.MetricsProvider}.Defaulted()
 	set, err := NewCIDRSet(cfg.ClusterCIDR, cfg.NodeCIDRMaskSize)
 	if err != nil {
 		return nil, err
 	}
 	nodeInf := f.Core().V1().Nodes()
-	c := &Controller{lg: lg, cs: cs, nodes: nodeInf.Lister(), rec: cfg.Recorder, set: set}
+	c := &Controller{lg: lg, cs: cs, nodes: nodeInf.Lister(), rec: common.Recorder, set: set}
 	// One worker: ranges are handed out one node at a time.
-	c.Controller = controller.New(lg, controller.Options{
-		Name: "nodeipam", Workers: 1, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
-		HasSynced: []func() bool{nodeInf.Informer().HasSynced},
-	})
+	c.Controller = controller.New(lg, common.Options("nodeipam", c.sync, nodeInf.Informer().HasSynced))
 	nodeInf.Informer().AddEventHandler(informer.TypedHandlerFuncs[*corev1.Node]{
 		AddFunc: func(n *corev1.Node) { c.Enqueue(n) },
 		UpdateFunc: func(old, n *corev1.Node) {

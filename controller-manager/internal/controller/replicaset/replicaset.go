@@ -25,7 +25,6 @@ import (
 	"skiff.dev/proto/informer"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
-	"skiff.dev/proto/workqueue"
 )
 
 // DefaultBurstReplicas is how many pods one sync creates or deletes at
@@ -34,15 +33,10 @@ const DefaultBurstReplicas = 500
 
 // Config configures the controller.
 type Config struct {
-	// Workers is how many ReplicaSets are synced at once.
-	Workers int
+	controller.Common
 	// BurstReplicas caps the pods created or deleted in one sync; 0 is
 	// DefaultBurstReplicas.
 	BurstReplicas int
-	// Recorder receives the controller's Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
 }
 
 // Controller is the ReplicaSet controller.
@@ -68,18 +62,13 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if cfg.BurstReplicas <= 0 {
 		cfg.BurstReplicas = DefaultBurstReplicas
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg.Common = cfg.Common.Defaulted()
 	rsInf, podInf := f.Apps().V1().ReplicaSets(), f.Core().V1().Pods()
 	c := &Controller{
 		lg: lg, cs: cs, rsLister: rsInf.Lister(), pods: podInf.Lister(), rec: cfg.Recorder,
 		burst: cfg.BurstReplicas, exp: controller.NewExpectations(), now: time.Now,
 	}
-	c.Controller = controller.New(lg, controller.Options{
-		Name: "replicaset", Workers: cfg.Workers, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
-		HasSynced: []func() bool{rsInf.Informer().HasSynced, podInf.Informer().HasSynced},
-	})
+	c.Controller = controller.New(lg, cfg.Options("replicaset", c.sync, rsInf.Informer().HasSynced, podInf.Informer().HasSynced))
 	rsInf.Informer().AddEventHandler(informer.TypedHandlerFuncs[*appsv1.ReplicaSet]{
 		AddFunc:    func(rs *appsv1.ReplicaSet) { c.Enqueue(rs) },
 		UpdateFunc: func(_, rs *appsv1.ReplicaSet) { c.Enqueue(rs) },
