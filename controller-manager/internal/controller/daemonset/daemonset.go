@@ -23,7 +23,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/controller-manager/internal/controller"
-	"skiff.dev/controller-manager/internal/controller/deployment"
 	appsv1 "skiff.dev/proto/apps/v1"
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
@@ -31,6 +30,7 @@ import (
 	"skiff.dev/proto/intstr"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/rollout"
 	"skiff.dev/proto/workqueue"
 )
 
@@ -164,7 +164,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 		return controller.Result{}, err
 	}
 	needsSync := c.exp.Satisfied(key)
-	hash := deployment.ComputeHash(ds.GetSpec().GetTemplate(), collisionCount(ds))
+	hash := rollout.ComputeHash(ds.GetSpec().GetTemplate(), collisionCount(ds))
 	byNode := map[string][]*corev1.Pod{}
 	for _, p := range c.pods.ListNamespace(ns, nil) {
 		if controller.IsControlledBy(p.GetMetadata(), ds.GetMetadata().GetUid()) && p.GetMetadata().GetDeletionTimestamp() == nil {
