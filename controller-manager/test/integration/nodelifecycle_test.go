@@ -34,7 +34,7 @@ func TestNodeLossEvictsAndNodeReturns(t *testing.T) {
 	e := newEnv(t)
 	// The grace period is generous for a loaded machine: a live node's Lease
 	// is renewed every 300ms.
-	startNodeLifecycle(e, 5*time.Second, 3*time.Second)
+	startNodeLifecycle(e, 8*time.Second, 3*time.Second)
 	startReplicaSets(e)
 	nodes := e.startNodes(nil, "node-a", "node-b")
 
@@ -133,7 +133,7 @@ func TestNodeLossEvictsAndNodeReturns(t *testing.T) {
 // taints (and not the unreachable ones).
 func TestNodeNotReadyTaint(t *testing.T) {
 	e := newEnv(t)
-	startNodeLifecycle(e, 5*time.Second, time.Hour)
+	startNodeLifecycle(e, 8*time.Second, time.Hour)
 	nodes := e.startNodes(nil, "sick")
 	nodes.setStatusFrozen("sick") // its Lease is renewed; the test posts its status
 	n, err := e.cs.CoreV1().Nodes().Get(e.ctx, "sick")
