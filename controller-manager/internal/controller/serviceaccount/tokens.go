@@ -171,13 +171,16 @@ func (c *TokensController) sync(ctx context.Context, key string) (controller.Res
 	uid := acct.GetMetadata().GetUid() // "" when gone
 	var valid []*corev1.Secret
 	for _, s := range c.tokenSecrets(ns, name) {
-		if s.GetMetadata().GetAnnotations()[sa.AnnotationUID] != uid {
+		// A Secret of another (older) account of this name goes; one a user
+		// made without the uid annotation stays while the account does.
+		owner := s.GetMetadata().GetAnnotations()[sa.AnnotationUID]
+		if owner != uid && (owner != "" || acct == nil) {
 			if err := c.deleteSecret(ctx, s); err != nil {
 				return controller.Result{}, err
 			}
 			continue
 		}
-		if len(s.GetData()[sa.TokenKey]) > 0 && s.GetMetadata().GetDeletionTimestamp() == nil {
+		if owner == uid && len(s.GetData()[sa.TokenKey]) > 0 && s.GetMetadata().GetDeletionTimestamp() == nil {
 			valid = append(valid, s)
 		}
 	}
