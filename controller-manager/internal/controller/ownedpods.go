@@ -8,7 +8,45 @@ import (
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
+	"skiff.dev/proto/labels"
+	metav1 "skiff.dev/proto/meta/v1"
 )
+
+// ClaimPods returns the pods of pods that owner controls once it has
+// adopted the orphans its selector matches and released those it no longer
+// matches (RefManager); get re-reads the owner from the apiserver before
+// the first adoption, so that nothing is adopted by an owner that is gone,
+// recreated or being deleted.
+func ClaimPods(ctx context.Context, cs *client.Clientset, owner client.Object, selector *metav1.LabelSelector,
+	pods []*corev1.Pod, get func(ctx context.Context) (client.Object, error)) ([]*corev1.Pod, error) {
+	sel, err := labels.FromLabelSelector(selector)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid selector: %w", KeyFunc(owner), err)
+	}
+	ns, uid := owner.GetMetadata().GetNamespace(), owner.GetMetadata().GetUid()
+	rm := &RefManager[*corev1.Pod]{
+		Owner: owner, Selector: sel,
+		CanAdopt: func(ctx context.Context) error {
+			fresh, err := get(ctx)
+			switch {
+			case err != nil:
+				return err
+			case fresh.GetMetadata().GetUid() != uid:
+				return fmt.Errorf("%s was recreated (uid %s, want %s)", KeyFunc(owner), fresh.GetMetadata().GetUid(), uid)
+			case fresh.GetMetadata().GetDeletionTimestamp() != nil:
+				return fmt.Errorf("%s is being deleted", KeyFunc(owner))
+			}
+			return nil
+		},
+		Get: func(ctx context.Context, ns, name string) (*corev1.Pod, error) {
+			return cs.CoreV1().Pods(ns).Get(ctx, name)
+		},
+		Update: func(ctx context.Context, p *corev1.Pod) (*corev1.Pod, error) {
+			return cs.CoreV1().Pods(ns).Update(ctx, p)
+		},
+	}
+	return rm.Claim(ctx, pods)
+}
 
 // OwnedPodHandler queues the key ("namespace/name") of the controller of
 // kind that controls a pod whenever the pod changes, and tells exp about

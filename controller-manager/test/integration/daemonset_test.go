@@ -42,6 +42,7 @@ func (e *env) daemonNodes(image string) (nodes []string, updatedReady int) {
 func TestDaemonSet(t *testing.T) {
 	e := newEnv(t)
 	startDaemonSets(e)
+	startGC(e)
 	worker := map[string]string{"role": "worker"}
 	nodes := e.startNodes(map[string]map[string]string{"node-a": worker, "node-b": worker, "node-t": worker}, "node-a", "node-b", "node-c", "node-t")
 	tainted, err := e.cs.CoreV1().Nodes().Get(e.ctx, "node-t")
@@ -168,4 +169,46 @@ func TestDaemonSet(t *testing.T) {
 		return err == nil && s.GetUpdatedNumberScheduled() == 2 && s.GetNumberAvailable() == 2 &&
 			s.GetObservedGeneration() == d.GetMetadata().GetGeneration(), fmt.Sprint(s, err)
 	})
+
+	// Deleted with the Orphan policy, the DaemonSet leaves its pods; a new
+	// one with the same selector adopts them instead of creating others.
+	before := e.activePods("app=agent")
+	created := countPrefix(e.events("DaemonSet", "agent"), "SuccessfulCreate")
+	if err := e.cs.AppsV1().DaemonSets(e.ns).Delete(e.ctx, "agent", client.DeleteOptions{PropagationPolicy: "Orphan"}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("daemonset gone, its pods orphaned", func() (bool, string) {
+		_, err := e.cs.AppsV1().DaemonSets(e.ns).Get(e.ctx, "agent")
+		owned := 0
+		for _, p := range e.activePods("app=agent") {
+			if controller.ControllerOf(p.GetMetadata()) != nil {
+				owned++
+			}
+		}
+		return client.IsNotFound(err) && owned == 0, fmt.Sprintf("%v, %d pods still owned", err, owned)
+	})
+	cur.Metadata = &metav1.ObjectMeta{Name: "agent", Namespace: e.ns}
+	cur.Status = nil
+	again, err := e.cs.AppsV1().DaemonSets(e.ns).Create(e.ctx, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the orphans adopted", func() (bool, string) {
+		pods := e.activePods("app=agent")
+		adopted := 0
+		for _, p := range pods {
+			if controller.IsControlledBy(p.GetMetadata(), again.GetMetadata().GetUid()) {
+				adopted++
+			}
+		}
+		return adopted == 2 && len(pods) == 2, fmt.Sprintf("%d pods, %d adopted", len(pods), adopted)
+	})
+	after := e.activePods("app=agent")
+	if before[0].GetMetadata().GetName() != after[0].GetMetadata().GetName() || before[1].GetMetadata().GetName() != after[1].GetMetadata().GetName() {
+		t.Errorf("pods replaced rather than adopted: %s, %s then %s, %s", before[0].GetMetadata().GetName(), before[1].GetMetadata().GetName(),
+			after[0].GetMetadata().GetName(), after[1].GetMetadata().GetName())
+	}
+	if n := countPrefix(e.events("DaemonSet", "agent"), "SuccessfulCreate"); n != created {
+		t.Errorf("%d pods created after the adoption, want none", n-created)
+	}
 }

@@ -165,11 +165,18 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	}
 	needsSync := c.exp.Satisfied(key)
 	hash := rollout.ComputeHash(ds.GetSpec().GetTemplate(), collisionCount(ds))
-	byNode := map[string][]*corev1.Pod{}
+	var candidates []*corev1.Pod
 	for _, p := range c.pods.ListNamespace(ns, nil) {
-		if controller.IsControlledBy(p.GetMetadata(), ds.GetMetadata().GetUid()) && p.GetMetadata().GetDeletionTimestamp() == nil {
-			byNode[p.GetSpec().GetNodeName()] = append(byNode[p.GetSpec().GetNodeName()], p)
+		if p.GetMetadata().GetDeletionTimestamp() == nil {
+			candidates = append(candidates, p)
 		}
+	}
+	owned, claimErr := controller.ClaimPods(ctx, c.cs, ds, ds.GetSpec().GetSelector(), candidates, func(ctx context.Context) (client.Object, error) {
+		return c.cs.AppsV1().DaemonSets(ns).Get(ctx, name)
+	})
+	byNode := map[string][]*corev1.Pod{}
+	for _, p := range owned {
+		byNode[p.GetSpec().GetNodeName()] = append(byNode[p.GetSpec().GetNodeName()], p)
 	}
 	nodes := c.nodes.List(nil)
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].GetMetadata().GetName() < nodes[j].GetMetadata().GetName() })
@@ -181,7 +188,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	if err := c.writeStatus(ctx, ds, status); err != nil {
 		return controller.Result{}, err
 	}
-	return controller.Result{RequeueAfter: requeue}, manageErr
+	return controller.Result{RequeueAfter: requeue}, errors.Join(claimErr, manageErr)
 }
 
 // manage creates and deletes daemon pods: one per eligible node, none

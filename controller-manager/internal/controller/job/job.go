@@ -133,10 +133,10 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 	needsSync := c.exp.Satisfied(key)
 	var active []*corev1.Pod
 	var succeeded, failed, restarts, ready int32
-	for _, p := range c.pods.ListNamespace(ns, nil) {
-		if !controller.IsControlledBy(p.GetMetadata(), j.GetMetadata().GetUid()) {
-			continue
-		}
+	owned, claimErr := controller.ClaimPods(ctx, c.cs, j, j.GetSpec().GetSelector(), c.pods.ListNamespace(ns, nil), func(ctx context.Context) (client.Object, error) {
+		return c.cs.BatchV1().Jobs(ns).Get(ctx, name)
+	})
+	for _, p := range owned {
 		switch p.GetStatus().GetPhase() {
 		case "Succeeded":
 			succeeded++
@@ -211,7 +211,7 @@ func (c *Controller) sync(ctx context.Context, key string) (controller.Result, e
 			return res, errors.Join(manageErr, fmt.Errorf("update status of job %s: %w", key, err))
 		}
 	}
-	return res, manageErr
+	return res, errors.Join(claimErr, manageErr)
 }
 
 // complete reports whether enough pods succeeded: completions of them, or
