@@ -20,6 +20,7 @@ func startNodeLifecycleController(ctx context.Context, cc *ControllerContext) er
 	c := nodelifecycle.New(cc.Logger, cc.Client, cc.Informers, nodelifecycle.Config{
 		MonitorPeriod: cc.Options.NodeMonitorPeriod, GracePeriod: cc.Options.NodeMonitorGracePeriod,
 		StartupGracePeriod: cc.Options.NodeStartupGracePeriod, PodEvictionTimeout: cc.Options.PodEvictionTimeout,
+		KeepPods: !cc.Options.EnableTaintManager,
 		Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
 	})
 	cc.Go(func() { c.Run(ctx) })

@@ -17,10 +17,10 @@ import (
 	metav1 "skiff.dev/proto/meta/v1"
 )
 
-func startNodeLifecycle(e *env, grace, eviction time.Duration) {
+func startNodeLifecycle(e *env, grace, eviction time.Duration, keepPods bool) {
 	e.start("nodelifecycle", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable {
 		c := nodelifecycle.New(lg, cs, f, nodelifecycle.Config{MonitorPeriod: 200 * time.Millisecond,
-			GracePeriod: grace, StartupGracePeriod: grace, PodEvictionTimeout: eviction, Recorder: rec})
+			GracePeriod: grace, StartupGracePeriod: grace, PodEvictionTimeout: eviction, KeepPods: keepPods, Recorder: rec})
 		return c
 	})
 }
@@ -34,7 +34,7 @@ func TestNodeLossEvictsAndNodeReturns(t *testing.T) {
 	e := newEnv(t)
 	// The grace period is generous for a loaded machine: a live node's Lease
 	// is renewed every 300ms.
-	startNodeLifecycle(e, 8*time.Second, 3*time.Second)
+	startNodeLifecycle(e, 8*time.Second, 3*time.Second, false)
 	startReplicaSets(e)
 	nodes := e.startNodes(nil, "node-a", "node-b")
 
@@ -130,11 +130,21 @@ func TestNodeLossEvictsAndNodeReturns(t *testing.T) {
 }
 
 // TestNodeNotReadyTaint: a node that posts Ready=False gets the not-ready
-// taints (and not the unreachable ones).
+// taints (and not the unreachable ones) and its pods go not ready; with
+// eviction off (--enable-taint-manager=false) they stay.
 func TestNodeNotReadyTaint(t *testing.T) {
 	e := newEnv(t)
-	startNodeLifecycle(e, 8*time.Second, time.Hour)
+	startNodeLifecycle(e, 8*time.Second, time.Second, true)
 	nodes := e.startNodes(nil, "sick")
+	pod := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "resident", Namespace: e.ns},
+		Spec: &corev1.PodSpec{NodeName: "sick", Containers: []*corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := e.cs.CoreV1().Pods(e.ns).Create(e.ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the pod running and ready", func() (bool, string) {
+		p, err := e.cs.CoreV1().Pods(e.ns).Get(e.ctx, "resident")
+		return err == nil && controller.IsPodReady(p), fmt.Sprint(p.GetStatus(), err)
+	})
 	nodes.setStatusFrozen("sick") // its Lease is renewed; the test posts its status
 	n, err := e.cs.CoreV1().Nodes().Get(e.ctx, "sick")
 	if err != nil {
@@ -145,7 +155,7 @@ func TestNodeNotReadyTaint(t *testing.T) {
 	if _, err := e.cs.CoreV1().Nodes().UpdateStatus(e.ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	e.eventually("not-ready taints", func() (bool, string) {
+	e.eventually("not-ready taints, the pod not ready", func() (bool, string) {
 		n, err := e.cs.CoreV1().Nodes().Get(e.ctx, "sick")
 		if err != nil {
 			return false, err.Error()
@@ -155,7 +165,12 @@ func TestNodeNotReadyTaint(t *testing.T) {
 			taints = append(taints, t.GetKey()+":"+t.GetEffect())
 		}
 		slices.Sort(taints)
-		return slices.Equal(taints, []string{controller.TaintNodeNotReady + ":NoExecute", controller.TaintNodeNotReady + ":NoSchedule"}),
-			fmt.Sprint(taints)
+		p, err := e.cs.CoreV1().Pods(e.ns).Get(e.ctx, "resident")
+		return slices.Equal(taints, []string{controller.TaintNodeNotReady + ":NoExecute", controller.TaintNodeNotReady + ":NoSchedule"}) &&
+			err == nil && !controller.IsPodReady(p), fmt.Sprint(taints, p.GetStatus().GetConditions(), err)
 	})
+	time.Sleep(2 * time.Second) // past the eviction timeout
+	if p, err := e.cs.CoreV1().Pods(e.ns).Get(e.ctx, "resident"); err != nil || p.GetMetadata().GetDeletionTimestamp() != nil {
+		t.Errorf("pod evicted with eviction off: %v %v", p.GetMetadata(), err)
+	}
 }

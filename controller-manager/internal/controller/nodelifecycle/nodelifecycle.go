@@ -43,6 +43,9 @@ type Config struct {
 	// PodEvictionTimeout is how long pods that do not tolerate the NoExecute
 	// taint stay on a not-ready node (5m).
 	PodEvictionTimeout time.Duration
+	// KeepPods turns eviction off (--enable-taint-manager=false): pods are
+	// only marked not ready.
+	KeepPods bool
 	// Recorder receives the Events.
 	Recorder client.Recorder
 	// MetricsProvider exports the work queue's metrics (may be nil).
@@ -345,7 +348,7 @@ func (c *Controller) syncPods(ctx context.Context, node *corev1.Node, now time.T
 			errs = append(errs, c.markPodNotReady(ctx, pod, now))
 		}
 		due, ok := c.evictionTime(pod, noExecute)
-		if !ok {
+		if !ok || c.cfg.KeepPods {
 			continue
 		}
 		if wait := due.Sub(now); wait > 0 {
