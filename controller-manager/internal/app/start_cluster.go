@@ -17,37 +17,26 @@ import (
 // service account, daemon set and job controllers.
 
 func startNodeLifecycleController(ctx context.Context, cc *ControllerContext) error {
-	c := nodelifecycle.New(cc.Logger, cc.Client, cc.Informers, nodelifecycle.Config{
-		MonitorPeriod: cc.Options.NodeMonitorPeriod, GracePeriod: cc.Options.NodeMonitorGracePeriod,
+	cc.Run(ctx, nodelifecycle.New(cc.Logger, cc.Client, cc.Informers, nodelifecycle.Config{
+		Common: cc.Common(1), MonitorPeriod: cc.Options.NodeMonitorPeriod, GracePeriod: cc.Options.NodeMonitorGracePeriod,
 		StartupGracePeriod: cc.Options.NodeStartupGracePeriod, PodEvictionTimeout: cc.Options.PodEvictionTimeout,
 		KeepPods: !cc.Options.EnableTaintManager,
-		Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	}))
 	return nil
 }
 
 func startNamespaceController(ctx context.Context, cc *ControllerContext) error {
-	c := namespace.New(cc.Logger, cc.Client, cc.Informers, namespace.Config{
-		Workers: cc.Options.ConcurrentNamespaceSyncs, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, namespace.New(cc.Logger, cc.Client, cc.Informers, namespace.Config{Common: cc.Common(cc.Options.ConcurrentNamespaceSyncs)}))
 	return nil
 }
 
 func startGarbageCollector(ctx context.Context, cc *ControllerContext) error {
-	c := garbagecollector.New(cc.Logger, cc.Client, cc.Informers, garbagecollector.Config{
-		Workers: cc.Options.ConcurrentGCSyncs, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, garbagecollector.New(cc.Logger, cc.Client, cc.Informers, garbagecollector.Config{Common: cc.Common(cc.Options.ConcurrentGCSyncs)}))
 	return nil
 }
 
 func startServiceAccountController(ctx context.Context, cc *ControllerContext) error {
-	c := serviceaccount.New(cc.Logger, cc.Client, cc.Informers, serviceaccount.Config{
-		Workers: 1, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, serviceaccount.New(cc.Logger, cc.Client, cc.Informers, serviceaccount.Config{Common: cc.Common(1)}))
 	return nil
 }
 
@@ -69,27 +58,21 @@ func startServiceAccountTokenController(ctx context.Context, cc *ControllerConte
 		}
 	}
 	c, err := serviceaccount.NewTokens(cc.Logger, cc.Client, cc.Informers, serviceaccount.TokensConfig{
-		Workers: cc.Options.ConcurrentServiceAccountTokenSyncs, Signer: signer, RootCA: rootCA, MetricsProvider: cc.QueueMetrics,
+		Common: cc.Common(cc.Options.ConcurrentServiceAccountTokenSyncs), Signer: signer, RootCA: rootCA,
 	})
 	if err != nil {
 		return err
 	}
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, c)
 	return nil
 }
 
 func startDaemonSetController(ctx context.Context, cc *ControllerContext) error {
-	c := daemonset.New(cc.Logger, cc.Client, cc.Informers, daemonset.Config{
-		Workers: cc.Options.ConcurrentDaemonSetSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, daemonset.New(cc.Logger, cc.Client, cc.Informers, daemonset.Config{Common: cc.Common(cc.Options.ConcurrentDaemonSetSyncs)}))
 	return nil
 }
 
 func startJobController(ctx context.Context, cc *ControllerContext) error {
-	c := job.New(cc.Logger, cc.Client, cc.Informers, job.Config{
-		Workers: cc.Options.ConcurrentJobSyncs, Recorder: cc.Recorder, MetricsProvider: cc.QueueMetrics,
-	})
-	cc.Go(func() { c.Run(ctx) })
+	cc.Run(ctx, job.New(cc.Logger, cc.Client, cc.Informers, job.Config{Common: cc.Common(cc.Options.ConcurrentJobSyncs)}))
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 
 func startDaemonSets(e *env) {
 	e.start("daemonset", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable {
-		return daemonset.New(lg, cs, f, daemonset.Config{Workers: 2, Recorder: rec})
+		return daemonset.New(lg, cs, f, daemonset.Config{Common: controller.Common{Workers: 2, Recorder: rec}})
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 
 func startGC(e *env) {
 	e.start("garbagecollector", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, _ client.Recorder) runnable {
-		return garbagecollector.New(lg, cs, f, garbagecollector.Config{Workers: 4})
+		return garbagecollector.New(lg, cs, f, garbagecollector.Config{Common: controller.Common{Workers: 4}})
 	})
 }
 

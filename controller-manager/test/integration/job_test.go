@@ -19,7 +19,7 @@ import (
 
 func startJobs(e *env) {
 	e.start("job", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable {
-		return job.New(lg, cs, f, job.Config{Workers: 2, BackoffBase: 100 * time.Millisecond, Recorder: rec})
+		return job.New(lg, cs, f, job.Config{Common: controller.Common{Workers: 2, Recorder: rec}, BackoffBase: 100 * time.Millisecond})
 	})
 }
 

@@ -19,7 +19,7 @@ import (
 
 func startNamespaces(e *env) {
 	e.start("namespace", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, _ client.Recorder) runnable {
-		return namespace.New(lg, cs, f, namespace.Config{Workers: 2})
+		return namespace.New(lg, cs, f, namespace.Config{Common: controller.Common{Workers: 2}})
 	})
 }
 

@@ -20,7 +20,7 @@ import (
 func startNodeLifecycle(e *env, grace, eviction time.Duration, keepPods bool) {
 	e.start("nodelifecycle", func(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory, rec client.Recorder) runnable {
 		c := nodelifecycle.New(lg, cs, f, nodelifecycle.Config{MonitorPeriod: 200 * time.Millisecond,
-			GracePeriod: grace, StartupGracePeriod: grace, PodEvictionTimeout: eviction, KeepPods: keepPods, Recorder: rec})
+			GracePeriod: grace, StartupGracePeriod: grace, PodEvictionTimeout: eviction, KeepPods: keepPods, Common: controller.Common{Recorder: rec}})
 		return c
 	})
 }

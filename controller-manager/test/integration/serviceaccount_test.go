@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"skiff.dev/apiserver/apiservertest"
+	"skiff.dev/controller-manager/internal/controller"
 	"skiff.dev/controller-manager/internal/controller/serviceaccount"
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
@@ -58,8 +59,8 @@ func TestServiceAccountTokens(t *testing.T) {
 	rootCA, _ := os.ReadFile(ca)
 	f := informer.NewSharedInformerFactory(cs, 0)
 	lg := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	sac := serviceaccount.New(lg, cs, f, serviceaccount.Config{Workers: 1})
-	tc, err := serviceaccount.NewTokens(lg, cs, f, serviceaccount.TokensConfig{Workers: 2, Signer: signer, RootCA: rootCA})
+	sac := serviceaccount.New(lg, cs, f, serviceaccount.Config{Common: controller.Common{Workers: 1}})
+	tc, err := serviceaccount.NewTokens(lg, cs, f, serviceaccount.TokensConfig{Common: controller.Common{Workers: 2}, Signer: signer, RootCA: rootCA})
 	if err != nil {
 		t.Fatal(err)
 	}

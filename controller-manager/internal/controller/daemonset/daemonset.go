@@ -31,7 +31,6 @@ import (
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
 	"skiff.dev/proto/rollout"
-	"skiff.dev/proto/workqueue"
 )
 
 // Labels Kubernetes puts on daemon pods.
@@ -59,11 +58,7 @@ func DefaultTolerations() []*corev1.Toleration {
 
 // Config configures the controller.
 type Config struct {
-	Workers int
-	// Recorder receives the Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
+	controller.Common
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -86,9 +81,7 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg.Common = cfg.Common.Defaulted()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

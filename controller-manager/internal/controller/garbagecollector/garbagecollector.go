@@ -30,7 +30,6 @@ import (
 	"skiff.dev/proto/client"
 	"skiff.dev/proto/informer"
 	metav1 "skiff.dev/proto/meta/v1"
-	"skiff.dev/proto/workqueue"
 )
 
 // The finalizers of foreground and orphan deletion.
@@ -44,9 +43,7 @@ const ownerIndex = "metadata.ownerReferences.uid"
 
 // Config configures the collector.
 type Config struct {
-	Workers int
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
+	controller.Common
 }
 
 // kindCache is one kind's access: its cache and its client.

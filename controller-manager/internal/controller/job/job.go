@@ -31,19 +31,14 @@ import (
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
 	metav1 "skiff.dev/proto/meta/v1"
-	"skiff.dev/proto/workqueue"
 )
 
 // Config configures the controller.
 type Config struct {
-	Workers int
+	controller.Common
 	// BackoffBase is the wait before re-creating pods after the first
 	// failure, doubled for each further one up to BackoffMax (10s, 6m).
 	BackoffBase, BackoffMax time.Duration
-	// Recorder receives the Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -79,9 +74,7 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = 6 * time.Minute
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg.Common = cfg.Common.Defaulted()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

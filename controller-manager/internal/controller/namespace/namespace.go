@@ -23,7 +23,6 @@ import (
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
-	"skiff.dev/proto/workqueue"
 )
 
 // FinalizerKubernetes is the spec finalizer this controller owns.
@@ -40,12 +39,10 @@ const (
 
 // Config configures the controller.
 type Config struct {
-	Workers int
+	controller.Common
 	// RecheckInterval is how soon a namespace whose content is still going
 	// is looked at again (1s).
 	RecheckInterval time.Duration
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }

@@ -26,7 +26,6 @@ import (
 	coordinationv1 "skiff.dev/proto/coordination/v1"
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
-	"skiff.dev/proto/workqueue"
 )
 
 // LeaseNamespace holds the nodes' heartbeat Leases.
@@ -34,6 +33,7 @@ const LeaseNamespace = "kube-node-lease"
 
 // Config configures the controller; zero durations are Kubernetes' defaults.
 type Config struct {
+	controller.Common
 	// MonitorPeriod is how often every node is checked (5s).
 	MonitorPeriod time.Duration
 	// GracePeriod is how long a node may be silent before it is Ready=Unknown (40s).
@@ -46,10 +46,6 @@ type Config struct {
 	// KeepPods turns eviction off (--enable-taint-manager=false): pods are
 	// only marked not ready.
 	KeepPods bool
-	// Recorder receives the Events.
-	Recorder client.Recorder
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -91,9 +87,7 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	def(&cfg.GracePeriod, 40*time.Second)
 	def(&cfg.StartupGracePeriod, 60*time.Second)
 	def(&cfg.PodEvictionTimeout, 5*time.Minute)
-	if cfg.Recorder == nil {
-		cfg.Recorder = client.NewFakeRecorder(0)
-	}
+	cfg.Common = cfg.Common.Defaulted()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -102,7 +96,7 @@ func New(lg *zap.Logger, cs *client.Clientset, f *informer.SharedInformerFactory
 	c := &Controller{lg: lg, cs: cs, cfg: cfg, nodes: nodeInf.Lister(), leases: leaseInf.Lister(), pods: podInf.Lister(),
 		health: map[string]*nodeHealth{}}
 	c.Controller = controller.New(lg, controller.Options{
-		Name: "nodelifecycle", Workers: 1, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
+		Name: "nodelifecycle", Workers: cfg.Workers, Reconcile: c.sync, MetricsProvider: cfg.MetricsProvider,
 		HasSynced: []func() bool{nodeInf.Informer().HasSynced, leaseInf.Informer().HasSynced, podInf.Informer().HasSynced},
 	})
 	nodeInf.Informer().AddEventHandler(c.Handler())

@@ -20,16 +20,13 @@ import (
 	"skiff.dev/proto/informer"
 	metav1 "skiff.dev/proto/meta/v1"
 	sa "skiff.dev/proto/serviceaccount"
-	"skiff.dev/proto/workqueue"
 )
 
 // Config configures the ServiceAccounts controller.
 type Config struct {
-	Workers int
+	controller.Common
 	// ServiceAccounts are created in every namespace (["default"]).
 	ServiceAccounts []string
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
 }
 
 // Controller is the ServiceAccounts controller; its keys are namespaces.

@@ -24,7 +24,6 @@ import (
 	"skiff.dev/proto/informer"
 	metav1 "skiff.dev/proto/meta/v1"
 	sa "skiff.dev/proto/serviceaccount"
-	"skiff.dev/proto/workqueue"
 )
 
 // Signer signs legacy service account tokens.
@@ -99,13 +98,11 @@ func (s *Signer) Token(acct *corev1.ServiceAccount, secret string) (string, erro
 
 // TokensConfig configures the token controller.
 type TokensConfig struct {
-	Workers int
+	controller.Common
 	// Signer signs the tokens.
 	Signer *Signer
 	// RootCA is put into every token Secret as ca.crt (may be empty).
 	RootCA []byte
-	// MetricsProvider exports the work queue's metrics (may be nil).
-	MetricsProvider workqueue.MetricsProvider
 }
 
 // TokensController is the token controller; its keys are service accounts.
