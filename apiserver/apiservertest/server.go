@@ -45,6 +45,10 @@ type Options struct {
 	// Policy is the ABAC policy file (one JSON policy per line) of a
 	// Secure server; the built-in policy of the components always applies.
 	Policy string
+	// ServiceAccountKeyFiles verify service account tokens on a Secure
+	// server (--service-account-key-file); empty is the PKI's sa.pub,
+	// whose private half is PKIDir/sa.key.
+	ServiceAccountKeyFiles []string
 
 	// How the apiserver calls kubelets (for pods' logs): by default over
 	// HTTPS, without a client certificate and without verifying theirs.
@@ -144,6 +148,10 @@ func (s *Server) secure(t testing.TB, cfg *app.Config, opts Options) {
 	}
 	if opts.Policy != "" {
 		cfg.AuthorizationPolicyFile = write("policy.jsonl", opts.Policy)
+	}
+	cfg.ServiceAccountKeyFiles = opts.ServiceAccountKeyFiles
+	if len(cfg.ServiceAccountKeyFiles) == 0 {
+		cfg.ServiceAccountKeyFiles = []string{filepath.Join(s.PKIDir, pki.ServiceAccountPublic)}
 	}
 	s.URL = "https://" + s.Address
 }

@@ -85,6 +85,7 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.String("tls-private-key-file", "", "serving certificate's private key (PEM)")
 	fs.String("client-ca-file", "", "CA bundle that signs client certificates; the certificate's CN is the user, O the groups")
 	fs.String("token-auth-file", "", "static bearer tokens, CSV: token,user,uid[,\"group1,group2\"]")
+	fs.StringSlice("service-account-key-file", nil, "PEM files of the RSA or ECDSA public keys (or private keys, or certificates) that verify service account tokens, signed by the controller-manager's --service-account-private-key-file; repeatable")
 	fs.StringSlice("authorization-mode", d["authorization-mode"].([]string), "authorizers in order, comma-separated: ABAC (the --authorization-policy-file plus the built-in policy of the components), AlwaysAllow, AlwaysDeny; system:masters may always do everything; ignored with --insecure")
 	fs.String("authorization-policy-file", "", "ABAC policy, one JSON object per line: {\"apiVersion\": \"abac.authorization.kubernetes.io/v1beta1\", \"kind\": \"Policy\", \"spec\": {\"user\": \"alice\", \"namespace\": \"*\", \"resource\": \"*\", \"apiGroup\": \"*\", \"readonly\": true}}")
 	fs.StringSlice("etcd-servers", nil, "external etcd endpoints (comma-separated); empty runs an embedded etcd in --data-dir")

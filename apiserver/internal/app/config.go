@@ -23,6 +23,8 @@ type Config struct {
 	TLSPrivateKeyFile string `mapstructure:"tls-private-key-file"`
 	ClientCAFile      string `mapstructure:"client-ca-file"`
 	TokenAuthFile     string `mapstructure:"token-auth-file"`
+	// ServiceAccountKeyFiles verify service account tokens.
+	ServiceAccountKeyFiles []string `mapstructure:"service-account-key-file"`
 
 	AuthorizationMode       []string `mapstructure:"authorization-mode"`
 	AuthorizationPolicyFile string   `mapstructure:"authorization-policy-file"`
@@ -65,6 +67,7 @@ func Defaults() map[string]any {
 		"tls-private-key-file":            "",
 		"client-ca-file":                  "",
 		"token-auth-file":                 "",
+		"service-account-key-file":        []string{},
 		"authorization-mode":              []string{"ABAC"},
 		"authorization-policy-file":       "",
 		"etcd-servers":                    []string{},
@@ -104,8 +107,8 @@ func (c *Config) Validate() error {
 		if c.TLSCertFile == "" || c.TLSPrivateKeyFile == "" {
 			errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file are required (make certs creates dev certificates), or run with --insecure for local development"))
 		}
-		if c.ClientCAFile == "" && c.TokenAuthFile == "" {
-			errs = append(errs, errors.New("no authentication configured: set --client-ca-file and/or --token-auth-file, or run with --insecure for local development"))
+		if c.ClientCAFile == "" && c.TokenAuthFile == "" && len(c.ServiceAccountKeyFiles) == 0 {
+			errs = append(errs, errors.New("no authentication configured: set --client-ca-file, --token-auth-file and/or --service-account-key-file, or run with --insecure for local development"))
 		}
 	}
 	for _, s := range c.EtcdServers {

@@ -160,6 +160,13 @@ func (a *APIServer) start(ctx context.Context) error {
 			}
 			auths = append(auths, authn.BearerToken(tf))
 		}
+		if len(cfg.ServiceAccountKeyFiles) > 0 {
+			keys, err := authn.LoadPublicKeys(cfg.ServiceAccountKeyFiles)
+			if err != nil {
+				return fmt.Errorf("--service-account-key-file: %w", err)
+			}
+			auths = append(auths, authn.BearerToken(authn.NewServiceAccountTokens(keys, serviceAccountLookup{reg})))
+		}
 		a := authn.Union(auths...)
 		authenticator = a
 		authenticate = func(next http.Handler) http.Handler { return authn.Middleware(lg.Named("authn"), a, next) }

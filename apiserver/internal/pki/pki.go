@@ -10,7 +10,11 @@ package pki
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -129,6 +133,9 @@ func Generate(dir string, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := ensureServiceAccountKey(lg, dir); err != nil {
+		return err
+	}
 	for _, c := range certs {
 		reason := checkCert(dir, c, ca, t)
 		if reason == nil {
@@ -149,6 +156,51 @@ func Generate(dir string, opts Options) error {
 			zap.NamedError("reason", reason))
 	}
 	return nil
+}
+
+// The service account key pair, as kubeadm's: the controller-manager signs
+// tokens with sa.key (--service-account-private-key-file), the apiserver
+// verifies them with sa.pub (--service-account-key-file).
+const (
+	ServiceAccountKey    = "sa.key"
+	ServiceAccountPublic = "sa.pub"
+)
+
+// ensureServiceAccountKey makes sa.key (ECDSA P-256) if missing, and
+// sa.pub from it if missing; an existing key is never replaced.
+func ensureServiceAccountKey(lg *zap.Logger, dir string) error {
+	keyPath, pubPath := filepath.Join(dir, ServiceAccountKey), filepath.Join(dir, ServiceAccountPublic)
+	var key crypto.Signer
+	if data, err := os.ReadFile(keyPath); err == nil {
+		if key, err = parseKey(data); err != nil {
+			return fmt.Errorf("%s: %w", keyPath, err)
+		}
+	} else if errors.Is(err, os.ErrNotExist) {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return fmt.Errorf("make service account key: %w", err)
+		}
+		keyPEM, err := encodeKey(k)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(keyPath, keyPEM, keyMode); err != nil {
+			return err
+		}
+		_ = os.Remove(pubPath) // a public key of another key is of no use
+		lg.Info("wrote service account key", zap.String("file", keyPath))
+		key = k
+	} else {
+		return err
+	}
+	if ok, err := exists(pubPath); err != nil || ok {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return fmt.Errorf("marshal service account public key: %w", err)
+	}
+	return writeFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), certMode)
 }
 
 // ensureCA loads the CA of dir, or makes one if dir has neither ca.crt nor

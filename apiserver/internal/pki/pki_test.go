@@ -2,10 +2,12 @@ package pki
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
@@ -402,5 +404,56 @@ func TestNewCertificate(t *testing.T) {
 				t.Errorf("verify as client: %v", err)
 			}
 		})
+	}
+}
+
+// TestServiceAccountKeyPair: Generate makes sa.key and its sa.pub once, as
+// kubeadm; a lost sa.pub is derived again from sa.key, a lost sa.key makes
+// a new pair.
+func TestServiceAccountKeyPair(t *testing.T) {
+	dir := t.TempDir()
+	generate(t, dir, Options{})
+	keyPath, pubPath := filepath.Join(dir, ServiceAccountKey), filepath.Join(dir, ServiceAccountPublic)
+	matching := func() (key, pub []byte) {
+		t.Helper()
+		key, pub = readFile(t, keyPath), readFile(t, pubPath)
+		signer, err := parseKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(pub)
+		if block == nil || block.Type != "PUBLIC KEY" {
+			t.Fatalf("sa.pub is not a PEM PUBLIC KEY: %q", pub)
+		}
+		p, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(p) {
+			t.Fatal("sa.pub is not the public key of sa.key")
+		}
+		if fi, err := os.Stat(keyPath); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("sa.key mode %v (%v), want 0600", fi.Mode(), err)
+		}
+		return key, pub
+	}
+	key1, pub1 := matching()
+	generate(t, dir, Options{})
+	if key, pub := matching(); !bytes.Equal(key, key1) || !bytes.Equal(pub, pub1) {
+		t.Error("a rerun replaced the service account key pair")
+	}
+	if err := os.Remove(pubPath); err != nil {
+		t.Fatal(err)
+	}
+	generate(t, dir, Options{})
+	if key, pub := matching(); !bytes.Equal(key, key1) || !bytes.Equal(pub, pub1) {
+		t.Error("sa.pub was not derived again from the same sa.key")
+	}
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	generate(t, dir, Options{})
+	if key, _ := matching(); bytes.Equal(key, key1) {
+		t.Error("a lost sa.key was not made anew")
 	}
 }

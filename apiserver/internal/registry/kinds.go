@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -44,7 +43,6 @@ type Registry struct {
 	infos    []Info
 	watches  map[string]WatchFunc
 	patchers map[string]PatchFunc
-	deleters []func(ctx context.Context, ns string) (int, error)
 	runners  []func(context.Context)
 	readies  []<-chan struct{}
 }
@@ -74,9 +72,6 @@ func add[T storage.Object, L proto.Message, EV any, R request[T]](reg *Registry,
 	if r.HasStatus {
 		reg.addPatcher(r.Group, r.Resource, "status", r.RESTPatch(true))
 	}
-	if r.Namespaced {
-		reg.deleters = append(reg.deleters, r.deleteAllIn)
-	}
 	reg.runners = append(reg.runners, r.Run)
 	reg.readies = append(reg.readies, r.Ready())
 	return r
@@ -102,13 +97,8 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 	nsDeps := deps
 	nsDeps.NamespaceActive = nil
 	nsr := add(reg, NewResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest](nsDeps,
-		core("Namespace", "namespaces", "namespace", false, true, "ns"),
-		withFields(rules(validation.DefaultNamespace, validation.ValidateNamespace, validation.ValidateNamespaceUpdate, validation.ValidateNamespaceStatusUpdate),
-			func(n *corev1.Namespace) map[string]string {
-				return map[string]string{"status.phase": n.GetStatus().GetPhase()}
-			},
-			"status.phase")))
-	reg.Namespaces = &NamespaceServer{namespaceResource: nsr, reg: reg, cleanupInterval: 2 * time.Second}
+		withSub(core("Namespace", "namespaces", "namespace", false, true, "ns"), "finalize"), namespaceStrategy()))
+	reg.Namespaces = &NamespaceServer{namespaceResource: nsr}
 	if deps.NamespaceActive == nil {
 		deps.NamespaceActive = reg.namespaceActive
 	}

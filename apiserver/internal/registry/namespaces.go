@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/validation"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
@@ -20,26 +23,63 @@ var SystemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 
 type namespaceResource = Resource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceRequest]
 
-// NamespaceServer deletes namespaces as Kubernetes does: the namespace turns
-// Terminating at once, its contents are deleted (pods gracefully), and it is
-// removed when empty.
+// NamespaceServer deletes namespaces as Kubernetes does: Delete turns the
+// namespace Terminating (new content is refused from then on); the
+// namespace controller empties it and then clears its "kubernetes" finalizer
+// through Finalize; the namespace is removed once spec.finalizers and
+// metadata.finalizers are both empty.
 type NamespaceServer struct {
 	*namespaceResource
-	reg   *Registry
 	cache namespaceCache
-	// cleanupInterval is how often a terminating namespace is checked.
-	cleanupInterval time.Duration
 }
 
 var _ corev1.NamespaceServiceServer = (*NamespaceServer)(nil)
 
-// Delete marks the namespace Terminating and starts emptying it.
+// namespaceStrategy is Kubernetes' namespace strategy: a new namespace is
+// Active with the "kubernetes" finalizer; Update keeps spec.finalizers,
+// which only Finalize changes; spec.finalizers hold a deleted namespace.
+func namespaceStrategy() Strategy[*corev1.Namespace] {
+	s := withFields(rules(validation.DefaultNamespace, validation.ValidateNamespace, validation.ValidateNamespaceUpdate, validation.ValidateNamespaceStatusUpdate),
+		func(n *corev1.Namespace) map[string]string {
+			return map[string]string{"status.phase": n.GetStatus().GetPhase()}
+		},
+		"status.phase")
+	s.PrepareForCreate = func(n *corev1.Namespace) {
+		if n.Spec == nil {
+			n.Spec = &corev1.NamespaceSpec{}
+		}
+		if !slices.Contains(n.Spec.Finalizers, validation.FinalizerKubernetes) {
+			n.Spec.Finalizers = append(n.Spec.Finalizers, validation.FinalizerKubernetes)
+		}
+	}
+	s.PrepareForUpdate = func(n, old *corev1.Namespace) {
+		if n.Spec == nil {
+			n.Spec = &corev1.NamespaceSpec{}
+		}
+		n.Spec.Finalizers = old.GetSpec().GetFinalizers()
+	}
+	s.Pending = func(n *corev1.Namespace) bool { return len(n.GetSpec().GetFinalizers()) > 0 }
+	return s
+}
+
+// Delete marks the namespace Terminating; it is removed at once only when
+// nothing holds it (no finalizers of either kind), else when the last one goes.
 func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions) (ns *corev1.Namespace, err error) {
 	defer s.observe("delete", s.deps.Now(), &err)
 	name := opts.GetName()
 	for _, sys := range []string{"default", "kube-system", "kube-public"} {
 		if name == sys {
 			return nil, apierrors.Forbidden("namespaces", name, "this namespace may not be deleted")
+		}
+	}
+	if p := opts.GetPreconditions(); p != nil && p.Uid != nil {
+		old, _, err := s.get(ctx, "", name)
+		if err != nil {
+			return nil, err
+		}
+		if *p.Uid != old.GetMetadata().GetUid() {
+			return nil, apierrors.Conflict("namespaces", name,
+				fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", *p.Uid, old.GetMetadata().GetUid()))
 		}
 	}
 	ns, err = s.guaranteedUpdate(ctx, "", name, "", func(old *corev1.Namespace) (*corev1.Namespace, error) {
@@ -49,7 +89,10 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 			zero := int32(0)
 			n.Metadata.DeletionGracePeriodSeconds = &zero
 		}
-		n.Status = &corev1.NamespaceStatus{Phase: "Terminating"}
+		if n.Status == nil {
+			n.Status = &corev1.NamespaceStatus{}
+		}
+		n.Status.Phase = validation.NamespaceTerminating
 		return n, nil
 	}, trustedUpdate)
 	if err != nil {
@@ -57,57 +100,50 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 	}
 	// Refuse new content from now on, not from when the watch brings the change.
 	s.cache.set(ns, false)
-	go s.finalize(context.WithoutCancel(ctx), name)
-	return ns, nil
-}
-
-// finalize empties a terminating namespace, then removes it.
-func (s *NamespaceServer) finalize(ctx context.Context, name string) {
-	ctx, cancel := context.WithTimeout(ctx, 24*time.Hour)
-	defer cancel()
-	for {
-		left := 0
-		var firstErr error
-		for _, del := range s.reg.deleters {
-			n, err := del(ctx, name)
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			left += n
+	if !s.finalized(ns) {
+		return ns, nil
+	}
+	for attempt := 0; ; attempt++ {
+		cur, modRev, err := s.get(ctx, "", name)
+		if err != nil {
+			return nil, err
 		}
-		if firstErr == nil && left == 0 {
-			old, modRev, err := s.get(ctx, "", name)
-			if apierrors.IsNotFound(err) {
-				return
-			}
-			if err == nil && len(old.GetMetadata().GetFinalizers()) == 0 {
-				if _, err := s.remove(ctx, old, modRev); err == nil || apierrors.IsNotFound(err) {
-					s.lg.Info("namespace deleted", zap.String("namespace", name))
-					return
-				}
-			}
-		} else if firstErr != nil {
-			s.lg.Warn("emptying terminating namespace", zap.String("namespace", name), zap.Error(firstErr))
+		if !s.finalized(cur) {
+			return cur, nil
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(s.cleanupInterval):
+		out, err := s.remove(ctx, cur, modRev)
+		if errors.Is(err, errRetry) && retryConflict(ctx, attempt) {
+			continue
 		}
+		if err == nil {
+			s.lg.Info("namespace deleted", zap.String("namespace", name))
+		}
+		return out, err
 	}
 }
 
-// resumeTerminating finishes deletions an earlier apiserver left half done.
-func (s *NamespaceServer) resumeTerminating(ctx context.Context) {
-	list, err := s.List(ctx, &metav1.ListOptions{})
-	if err != nil {
-		return
+// Finalize writes spec.finalizers only (namespaces/{name}/finalize), as the
+// namespace controller does once a terminating namespace is empty; a
+// terminating namespace left with no finalizers is removed.
+func (s *NamespaceServer) Finalize(ctx context.Context, req *corev1.NamespaceRequest) (ns *corev1.Namespace, err error) {
+	defer s.observe("finalize", s.deps.Now(), &err)
+	in := req.GetObject()
+	if err := s.checkTarget(in, "", req.GetName()); err != nil {
+		return nil, err
 	}
-	for _, n := range list.Items {
-		if n.GetMetadata().GetDeletionTimestamp() != nil {
-			go s.finalize(ctx, n.GetMetadata().GetName())
+	name := in.GetMetadata().GetName()
+	ns, err = s.guaranteedUpdate(ctx, "", name, in.GetMetadata().GetResourceVersion(), func(old *corev1.Namespace) (*corev1.Namespace, error) {
+		n := proto.Clone(old).(*corev1.Namespace)
+		if n.Spec == nil {
+			n.Spec = &corev1.NamespaceSpec{}
 		}
+		n.Spec.Finalizers = in.GetSpec().GetFinalizers()
+		return n, nil
+	}, finalizeUpdate)
+	if err == nil && s.finalized(ns) {
+		s.lg.Info("namespace deleted", zap.String("namespace", name))
 	}
+	return ns, err
 }
 
 // namespaceActive admits writes only into a namespace that exists and is not terminating.
@@ -129,8 +165,7 @@ func (reg *Registry) namespaceActive(ctx context.Context, ns string) error {
 	return nil
 }
 
-// EnsureSystemNamespaces creates the namespaces every cluster has and
-// resumes the deletion of terminating ones.
+// EnsureSystemNamespaces creates the namespaces every cluster has.
 func (reg *Registry) EnsureSystemNamespaces(ctx context.Context) error {
 	for _, name := range SystemNamespaces {
 		_, err := reg.Namespaces.Create(ctx, &corev1.NamespaceRequest{Object: &corev1.Namespace{
@@ -139,7 +174,6 @@ func (reg *Registry) EnsureSystemNamespaces(ctx context.Context) error {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
-	reg.Namespaces.resumeTerminating(context.WithoutCancel(ctx))
 	return nil
 }
 

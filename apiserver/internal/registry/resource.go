@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,10 @@ type Strategy[T storage.Object] struct {
 	// GracePeriod, when set, makes Delete graceful: it returns the grace
 	// period to apply, or ok=false to delete at once.
 	GracePeriod func(obj T, requested *int64) (seconds int64, ok bool)
+	// Pending, when set, reports whether a kind's own finalizers still hold
+	// an object under deletion (a namespace's spec.finalizers), beyond
+	// metadata.finalizers.
+	Pending func(obj T) bool
 
 	// Hooks add etcd comparisons and operations to a write, atomically.
 	BeforeCreate func(ctx context.Context, obj T) (storage.Txn, error)
@@ -453,9 +458,10 @@ func (r *Resource[T, L, EV, R]) keepOtherHalf(obj, old T, status bool) T {
 type updateMode int
 
 const (
-	specUpdate    updateMode = iota // Update: the user-facing rules
-	statusUpdate                    // UpdateStatus: the status rules
-	trustedUpdate                   // a subresource (binding) that checks its own rules
+	specUpdate     updateMode = iota // Update: the user-facing rules
+	statusUpdate                     // UpdateStatus: the status rules
+	trustedUpdate                    // a subresource (binding) that checks its own rules
+	finalizeUpdate                   // namespaces/finalize: the update rules, without PrepareForUpdate
 )
 
 // guaranteedUpdate reads, mutates and compare-and-swaps until it wins, unless
@@ -476,7 +482,7 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 		}
 		r.keepServerFields(obj, old, mode)
 		if mode != trustedUpdate {
-			if r.strategy.PrepareForUpdate != nil {
+			if r.strategy.PrepareForUpdate != nil && mode != finalizeUpdate {
 				r.strategy.PrepareForUpdate(obj, old)
 			}
 			if r.strategy.Default != nil {
@@ -494,8 +500,12 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 			return old, nil // nothing changed: no write, no event
 		}
 		// The last finalizer removed from an object being deleted removes it.
-		if mode != trustedUpdate && om.DeletionTimestamp != nil && len(om.Finalizers) == 0 && r.gracefulDone(obj) {
-			return r.remove(ctx, old, modRev)
+		if mode != trustedUpdate && r.finalized(obj) {
+			obj, err := r.remove(ctx, old, modRev)
+			if errors.Is(err, errRetry) && retryConflict(ctx, attempt) {
+				continue
+			}
+			return obj, err
 		}
 		var tx storage.Txn
 		if r.strategy.BeforeUpdate != nil {
@@ -547,6 +557,14 @@ func (r *Resource[T, L, EV, R]) keepServerFields(obj, old T, mode updateMode) {
 	setTypeMeta(obj, r.APIVersion(), r.Kind)
 }
 
+// finalized reports whether an object under deletion has nothing left to
+// wait for: no finalizers of either kind and no grace period.
+func (r *Resource[T, L, EV, R]) finalized(obj T) bool {
+	m := metaOf(obj)
+	return m.DeletionTimestamp != nil && len(m.Finalizers) == 0 && r.gracefulDone(obj) &&
+		(r.strategy.Pending == nil || !r.strategy.Pending(obj))
+}
+
 // gracefulDone reports whether an object under deletion has no grace period left to wait for.
 func (r *Resource[T, L, EV, R]) gracefulDone(obj T) bool {
 	g := metaOf(obj).DeletionGracePeriodSeconds
@@ -578,8 +596,16 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 		if r.strategy.GracePeriod != nil {
 			grace, graceful = r.strategy.GracePeriod(old, opts.GracePeriodSeconds)
 		}
-		if graceful && grace > 0 || len(om.Finalizers) > 0 {
+		finalizers, finalizersChanged, err := propagationFinalizers(om.Finalizers, opts.GetPropagationPolicy())
+		if err != nil {
+			return old, err
+		}
+		if graceful && grace > 0 || len(finalizers) > 0 || r.strategy.Pending != nil && r.strategy.Pending(old) {
 			next, changed := r.markDeleting(old, grace, graceful)
+			if finalizersChanged {
+				metaOf(next).Finalizers = finalizers
+				changed = true
+			}
 			if !changed {
 				return old, nil
 			}
@@ -606,6 +632,42 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 }
 
 var errRetry = errors.New("retry")
+
+// The finalizers through which the garbage collector deletes an object's
+// dependents first (foreground) or orphans them, as Kubernetes'.
+const (
+	FinalizerOrphan             = "orphan"
+	FinalizerForegroundDeletion = "foregroundDeletion"
+)
+
+// propagationFinalizers applies a DeleteOptions.propagationPolicy to an
+// object's finalizers as Kubernetes does: Foreground asks for
+// foregroundDeletion, Orphan for orphan, Background for neither; no policy
+// keeps what the object has.
+func propagationFinalizers(finalizers []string, policy string) ([]string, bool, error) {
+	var want string
+	switch policy {
+	case "":
+		return finalizers, false, nil
+	case "Foreground":
+		want = FinalizerForegroundDeletion
+	case "Orphan":
+		want = FinalizerOrphan
+	case "Background":
+	default:
+		return nil, false, apierrors.BadRequest("propagationPolicy: Unsupported value: %q: supported values: \"Foreground\", \"Background\", \"Orphan\"", policy)
+	}
+	out := make([]string, 0, len(finalizers)+1)
+	for _, f := range finalizers {
+		if f != FinalizerOrphan && f != FinalizerForegroundDeletion {
+			out = append(out, f)
+		}
+	}
+	if want != "" {
+		out = append(out, want)
+	}
+	return out, !slices.Equal(out, finalizers), nil
+}
 
 // retryConflict decides whether a write that lost a compare-and-swap to
 // another writer is tried again: always while the request lives, as
@@ -775,30 +837,4 @@ func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
 	return func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error {
 		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
 	}
-}
-
-// deleteAllIn deletes every object of this kind in namespace ns (pods
-// gracefully) and reports how many still exist.
-func (r *Resource[T, L, EV, R]) deleteAllIn(ctx context.Context, ns string) (int, error) {
-	page, err := r.deps.Store.List(ctx, r.listPrefix(ns), "", 0, nil)
-	if err != nil {
-		return 0, r.storageErr(err, "")
-	}
-	left := 0
-	for _, kv := range page.Items {
-		obj, err := r.decode(kv)
-		if err != nil {
-			continue
-		}
-		m := metaOf(obj)
-		if m.DeletionTimestamp == nil {
-			if _, err := r.Delete(ctx, &metav1.DeleteOptions{Namespace: ns, Name: m.Name}); err != nil && !apierrors.IsNotFound(err) {
-				return 0, err
-			}
-		}
-		if _, _, err := r.get(ctx, ns, m.Name); err == nil {
-			left++
-		}
-	}
-	return left, nil
 }

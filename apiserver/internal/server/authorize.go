@@ -138,6 +138,7 @@ var grpcVerbs = map[string][2]string{
 	"Log":          {"get", "log"},
 	"GetScale":     {"get", "scale"},
 	"UpdateScale":  {"update", "scale"},
+	"Finalize":     {"update", "finalize"},
 }
 
 // grpcAttributes reads a call: the kind from the service, the verb from

@@ -261,6 +261,8 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 				res.Kind, res.Verbs = "Binding", []string{"create"}
 			case "log":
 				res.Kind, res.Verbs = "Pod", []string{"get"}
+			case "finalize":
+				res.Verbs = []string{"update"}
 			case "scale":
 				res.Group, res.Version, res.Kind, res.Verbs = "autoscaling", "v1", "Scale", []string{"get", "patch", "update"}
 			}

@@ -86,13 +86,13 @@ func Controllers() []ControllerDescriptor {
 
 		// Node lifecycle, namespaces, garbage collection, service accounts,
 		// daemon sets and jobs (branch cm2).
-		{Name: "nodelifecycle", EnabledByDefault: true, Start: nil},
-		{Name: "namespace", EnabledByDefault: true, Start: nil},
-		{Name: "garbagecollector", EnabledByDefault: true, Start: nil},
-		{Name: "serviceaccount", EnabledByDefault: true, Start: nil},
-		{Name: "serviceaccount-token", EnabledByDefault: true, Start: nil},
-		{Name: "daemonset", EnabledByDefault: true, Start: nil},
-		{Name: "job", EnabledByDefault: true, Start: nil},
+		{Name: "nodelifecycle", EnabledByDefault: true, Start: startNodeLifecycleController},
+		{Name: "namespace", EnabledByDefault: true, Start: startNamespaceController},
+		{Name: "garbagecollector", EnabledByDefault: true, Start: startGarbageCollector},
+		{Name: "serviceaccount", EnabledByDefault: true, Start: startServiceAccountController},
+		{Name: "serviceaccount-token", EnabledByDefault: true, Start: startServiceAccountTokenController},
+		{Name: "daemonset", EnabledByDefault: true, Start: startDaemonSetController},
+		{Name: "job", EnabledByDefault: true, Start: startJobController},
 	}
 }
 

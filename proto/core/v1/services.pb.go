@@ -1870,7 +1870,7 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x0eBindingRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12.\n" +
-	"\x06object\x18\x03 \x01(\v2\x16.skiff.core.v1.BindingR\x06object2\xf7\x05\n" +
+	"\x06object\x18\x03 \x01(\v2\x16.skiff.core.v1.BindingR\x06object2\xf2\x06\n" +
 	"\x10NamespaceService\x12g\n" +
 	"\x06Create\x12\x1f.skiff.core.v1.NamespaceRequest\x1a\x18.skiff.core.v1.Namespace\"\"\x82\xd3\xe4\x93\x02\x1c:\x06object\"\x12/api/v1/namespaces\x12]\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetOptions\x1a\x18.skiff.core.v1.Namespace\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/api/v1/namespaces/{name}\x12\\\n" +
@@ -1878,7 +1878,8 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12\x1f.skiff.core.v1.NamespaceRequest\x1a\x18.skiff.core.v1.Namespace\")\x82\xd3\xe4\x93\x02#:\x06object\x1a\x19/api/v1/namespaces/{name}\x12{\n" +
 	"\fUpdateStatus\x12\x1f.skiff.core.v1.NamespaceRequest\x1a\x18.skiff.core.v1.Namespace\"0\x82\xd3\xe4\x93\x02*:\x06object\x1a /api/v1/namespaces/{name}/status\x12c\n" +
 	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteOptions\x1a\x18.skiff.core.v1.Namespace\"!\x82\xd3\xe4\x93\x02\x1b*\x19/api/v1/namespaces/{name}\x12k\n" +
-	"\x05Watch\x12\x1a.skiff.meta.v1.ListOptions\x1a\".skiff.core.v1.NamespaceWatchEvent\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/watch/namespaces0\x012\xcd\b\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListOptions\x1a\".skiff.core.v1.NamespaceWatchEvent\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/watch/namespaces0\x01\x12y\n" +
+	"\bFinalize\x12\x1f.skiff.core.v1.NamespaceRequest\x1a\x18.skiff.core.v1.Namespace\"2\x82\xd3\xe4\x93\x02,:\x06object\x1a\"/api/v1/namespaces/{name}/finalize2\xcd\b\n" +
 	"\n" +
 	"PodService\x12l\n" +
 	"\x06Create\x12\x19.skiff.core.v1.PodRequest\x1a\x12.skiff.core.v1.Pod\"3\x82\xd3\xe4\x93\x02-:\x06object\"#/api/v1/namespaces/{namespace}/pods\x12h\n" +
@@ -2056,121 +2057,123 @@ var file_core_v1_services_proto_depIdxs = []int32{
 	2,   // 50: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.NamespaceRequest
 	42,  // 51: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteOptions
 	41,  // 52: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListOptions
-	5,   // 53: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.PodRequest
-	40,  // 54: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 55: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListOptions
-	5,   // 56: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.PodRequest
-	5,   // 57: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.PodRequest
-	42,  // 58: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 59: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListOptions
-	27,  // 60: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindingRequest
-	43,  // 61: skiff.core.v1.PodService.Log:input_type -> skiff.core.v1.PodLogOptions
-	8,   // 62: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.NodeRequest
-	40,  // 63: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 64: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListOptions
-	8,   // 65: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.NodeRequest
-	8,   // 66: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.NodeRequest
-	42,  // 67: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 68: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListOptions
-	11,  // 69: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.ServiceRequest
-	40,  // 70: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 71: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListOptions
-	11,  // 72: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.ServiceRequest
-	11,  // 73: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.ServiceRequest
-	42,  // 74: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 75: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListOptions
-	14,  // 76: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.EndpointsRequest
-	40,  // 77: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 78: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListOptions
-	14,  // 79: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.EndpointsRequest
-	42,  // 80: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 81: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListOptions
-	17,  // 82: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.EventRequest
-	40,  // 83: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 84: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListOptions
-	17,  // 85: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.EventRequest
-	42,  // 86: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 87: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListOptions
-	20,  // 88: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.ConfigMapRequest
-	40,  // 89: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 90: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListOptions
-	20,  // 91: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.ConfigMapRequest
-	42,  // 92: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 93: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListOptions
-	23,  // 94: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.SecretRequest
-	40,  // 95: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 96: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListOptions
-	23,  // 97: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.SecretRequest
-	42,  // 98: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 99: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListOptions
-	26,  // 100: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.ServiceAccountRequest
-	40,  // 101: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetOptions
-	41,  // 102: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListOptions
-	26,  // 103: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.ServiceAccountRequest
-	42,  // 104: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteOptions
-	41,  // 105: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListOptions
-	29,  // 106: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	29,  // 107: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	0,   // 108: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	29,  // 109: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	29,  // 110: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	29,  // 111: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	1,   // 112: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	31,  // 113: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	31,  // 114: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	3,   // 115: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	31,  // 116: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	31,  // 117: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	31,  // 118: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	4,   // 119: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	39,  // 120: skiff.core.v1.PodService.Bind:output_type -> skiff.core.v1.Binding
-	44,  // 121: skiff.core.v1.PodService.Log:output_type -> google.api.HttpBody
-	32,  // 122: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	32,  // 123: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	6,   // 124: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	32,  // 125: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	32,  // 126: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	32,  // 127: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	7,   // 128: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	33,  // 129: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	33,  // 130: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	9,   // 131: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	33,  // 132: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	33,  // 133: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	33,  // 134: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	10,  // 135: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	34,  // 136: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	34,  // 137: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	12,  // 138: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	34,  // 139: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	34,  // 140: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	13,  // 141: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	35,  // 142: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	35,  // 143: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	15,  // 144: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	35,  // 145: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	35,  // 146: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	16,  // 147: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	36,  // 148: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	36,  // 149: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	18,  // 150: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	36,  // 151: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	36,  // 152: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	19,  // 153: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	37,  // 154: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	37,  // 155: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	21,  // 156: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	37,  // 157: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	37,  // 158: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	22,  // 159: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	38,  // 160: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	38,  // 161: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	24,  // 162: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	38,  // 163: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	38,  // 164: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	25,  // 165: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	106, // [106:166] is the sub-list for method output_type
-	46,  // [46:106] is the sub-list for method input_type
+	2,   // 53: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.NamespaceRequest
+	5,   // 54: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.PodRequest
+	40,  // 55: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 56: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListOptions
+	5,   // 57: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.PodRequest
+	5,   // 58: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.PodRequest
+	42,  // 59: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 60: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListOptions
+	27,  // 61: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindingRequest
+	43,  // 62: skiff.core.v1.PodService.Log:input_type -> skiff.core.v1.PodLogOptions
+	8,   // 63: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.NodeRequest
+	40,  // 64: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 65: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListOptions
+	8,   // 66: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.NodeRequest
+	8,   // 67: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.NodeRequest
+	42,  // 68: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 69: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListOptions
+	11,  // 70: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.ServiceRequest
+	40,  // 71: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 72: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListOptions
+	11,  // 73: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.ServiceRequest
+	11,  // 74: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.ServiceRequest
+	42,  // 75: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 76: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListOptions
+	14,  // 77: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.EndpointsRequest
+	40,  // 78: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 79: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListOptions
+	14,  // 80: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.EndpointsRequest
+	42,  // 81: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 82: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListOptions
+	17,  // 83: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.EventRequest
+	40,  // 84: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 85: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListOptions
+	17,  // 86: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.EventRequest
+	42,  // 87: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 88: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListOptions
+	20,  // 89: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.ConfigMapRequest
+	40,  // 90: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 91: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListOptions
+	20,  // 92: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.ConfigMapRequest
+	42,  // 93: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 94: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListOptions
+	23,  // 95: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.SecretRequest
+	40,  // 96: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 97: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListOptions
+	23,  // 98: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.SecretRequest
+	42,  // 99: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 100: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListOptions
+	26,  // 101: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.ServiceAccountRequest
+	40,  // 102: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetOptions
+	41,  // 103: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListOptions
+	26,  // 104: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.ServiceAccountRequest
+	42,  // 105: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteOptions
+	41,  // 106: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListOptions
+	29,  // 107: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	29,  // 108: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	0,   // 109: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	29,  // 110: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	29,  // 111: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	29,  // 112: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	1,   // 113: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	29,  // 114: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	31,  // 115: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	31,  // 116: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	3,   // 117: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	31,  // 118: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	31,  // 119: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	31,  // 120: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	4,   // 121: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	39,  // 122: skiff.core.v1.PodService.Bind:output_type -> skiff.core.v1.Binding
+	44,  // 123: skiff.core.v1.PodService.Log:output_type -> google.api.HttpBody
+	32,  // 124: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	32,  // 125: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	6,   // 126: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	32,  // 127: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	32,  // 128: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	32,  // 129: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	7,   // 130: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	33,  // 131: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	33,  // 132: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	9,   // 133: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	33,  // 134: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	33,  // 135: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	33,  // 136: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	10,  // 137: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	34,  // 138: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	34,  // 139: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	12,  // 140: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	34,  // 141: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	34,  // 142: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	13,  // 143: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	35,  // 144: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	35,  // 145: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	15,  // 146: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	35,  // 147: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	35,  // 148: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	16,  // 149: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	36,  // 150: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	36,  // 151: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	18,  // 152: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	36,  // 153: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	36,  // 154: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	19,  // 155: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	37,  // 156: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	37,  // 157: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	21,  // 158: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	37,  // 159: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	37,  // 160: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	22,  // 161: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	38,  // 162: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	38,  // 163: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	24,  // 164: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	38,  // 165: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	38,  // 166: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	25,  // 167: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	107, // [107:168] is the sub-list for method output_type
+	46,  // [46:107] is the sub-list for method input_type
 	46,  // [46:46] is the sub-list for extension type_name
 	46,  // [46:46] is the sub-list for extension extendee
 	0,   // [0:46] is the sub-list for field type_name

@@ -30,6 +30,7 @@ const (
 	NamespaceService_UpdateStatus_FullMethodName = "/skiff.core.v1.NamespaceService/UpdateStatus"
 	NamespaceService_Delete_FullMethodName       = "/skiff.core.v1.NamespaceService/Delete"
 	NamespaceService_Watch_FullMethodName        = "/skiff.core.v1.NamespaceService/Watch"
+	NamespaceService_Finalize_FullMethodName     = "/skiff.core.v1.NamespaceService/Finalize"
 )
 
 // NamespaceServiceClient is the client API for NamespaceService service.
@@ -43,6 +44,7 @@ type NamespaceServiceClient interface {
 	UpdateStatus(ctx context.Context, in *NamespaceRequest, opts ...grpc.CallOption) (*Namespace, error)
 	Delete(ctx context.Context, in *v1.DeleteOptions, opts ...grpc.CallOption) (*Namespace, error)
 	Watch(ctx context.Context, in *v1.ListOptions, opts ...grpc.CallOption) (grpc.ServerStreamingClient[NamespaceWatchEvent], error)
+	Finalize(ctx context.Context, in *NamespaceRequest, opts ...grpc.CallOption) (*Namespace, error)
 }
 
 type namespaceServiceClient struct {
@@ -132,6 +134,16 @@ func (c *namespaceServiceClient) Watch(ctx context.Context, in *v1.ListOptions, 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NamespaceService_WatchClient = grpc.ServerStreamingClient[NamespaceWatchEvent]
 
+func (c *namespaceServiceClient) Finalize(ctx context.Context, in *NamespaceRequest, opts ...grpc.CallOption) (*Namespace, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Namespace)
+	err := c.cc.Invoke(ctx, NamespaceService_Finalize_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NamespaceServiceServer is the server API for NamespaceService service.
 // All implementations should embed UnimplementedNamespaceServiceServer
 // for forward compatibility.
@@ -143,6 +155,7 @@ type NamespaceServiceServer interface {
 	UpdateStatus(context.Context, *NamespaceRequest) (*Namespace, error)
 	Delete(context.Context, *v1.DeleteOptions) (*Namespace, error)
 	Watch(*v1.ListOptions, grpc.ServerStreamingServer[NamespaceWatchEvent]) error
+	Finalize(context.Context, *NamespaceRequest) (*Namespace, error)
 }
 
 // UnimplementedNamespaceServiceServer should be embedded to have
@@ -172,6 +185,9 @@ func (UnimplementedNamespaceServiceServer) Delete(context.Context, *v1.DeleteOpt
 }
 func (UnimplementedNamespaceServiceServer) Watch(*v1.ListOptions, grpc.ServerStreamingServer[NamespaceWatchEvent]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedNamespaceServiceServer) Finalize(context.Context, *NamespaceRequest) (*Namespace, error) {
+	return nil, status.Error(codes.Unimplemented, "method Finalize not implemented")
 }
 func (UnimplementedNamespaceServiceServer) testEmbeddedByValue() {}
 
@@ -312,6 +328,24 @@ func _NamespaceService_Watch_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NamespaceService_WatchServer = grpc.ServerStreamingServer[NamespaceWatchEvent]
 
+func _NamespaceService_Finalize_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NamespaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NamespaceServiceServer).Finalize(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NamespaceService_Finalize_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NamespaceServiceServer).Finalize(ctx, req.(*NamespaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NamespaceService_ServiceDesc is the grpc.ServiceDesc for NamespaceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -342,6 +376,10 @@ var NamespaceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Delete",
 			Handler:    _NamespaceService_Delete_Handler,
+		},
+		{
+			MethodName: "Finalize",
+			Handler:    _NamespaceService_Finalize_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

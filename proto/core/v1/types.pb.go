@@ -294,7 +294,9 @@ func (x *NamespaceSpec) GetFinalizers() []string {
 type NamespaceStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// phase is Active or Terminating.
-	Phase         string `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	Phase string `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	// conditions tell how the deletion of a terminating namespace goes.
+	Conditions    []*NamespaceCondition `protobuf:"bytes,2,rep,name=conditions,proto3" json:"conditions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -336,6 +338,93 @@ func (x *NamespaceStatus) GetPhase() string {
 	return ""
 }
 
+func (x *NamespaceStatus) GetConditions() []*NamespaceCondition {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
+// NamespaceCondition is one condition of a namespace, as Kubernetes':
+// NamespaceDeletionDiscoveryFailure, NamespaceDeletionContentFailure,
+// NamespaceContentRemaining, NamespaceFinalizersRemaining, ...
+type NamespaceCondition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// status is True, False or Unknown.
+	Status             string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	LastTransitionTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_transition_time,json=lastTransitionTime,proto3" json:"last_transition_time,omitempty"`
+	Reason             string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message            string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *NamespaceCondition) Reset() {
+	*x = NamespaceCondition{}
+	mi := &file_core_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NamespaceCondition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NamespaceCondition) ProtoMessage() {}
+
+func (x *NamespaceCondition) ProtoReflect() protoreflect.Message {
+	mi := &file_core_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NamespaceCondition.ProtoReflect.Descriptor instead.
+func (*NamespaceCondition) Descriptor() ([]byte, []int) {
+	return file_core_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *NamespaceCondition) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *NamespaceCondition) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *NamespaceCondition) GetLastTransitionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastTransitionTime
+	}
+	return nil
+}
+
+func (x *NamespaceCondition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *NamespaceCondition) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type Pod struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ApiVersion    string                 `protobuf:"bytes,1,opt,name=api_version,json=apiVersion,proto3" json:"api_version,omitempty"`
@@ -349,7 +438,7 @@ type Pod struct {
 
 func (x *Pod) Reset() {
 	*x = Pod{}
-	mi := &file_core_v1_types_proto_msgTypes[5]
+	mi := &file_core_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +450,7 @@ func (x *Pod) String() string {
 func (*Pod) ProtoMessage() {}
 
 func (x *Pod) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[5]
+	mi := &file_core_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +463,7 @@ func (x *Pod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pod.ProtoReflect.Descriptor instead.
 func (*Pod) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Pod) GetApiVersion() string {
@@ -422,7 +511,7 @@ type PodTemplateSpec struct {
 
 func (x *PodTemplateSpec) Reset() {
 	*x = PodTemplateSpec{}
-	mi := &file_core_v1_types_proto_msgTypes[6]
+	mi := &file_core_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +523,7 @@ func (x *PodTemplateSpec) String() string {
 func (*PodTemplateSpec) ProtoMessage() {}
 
 func (x *PodTemplateSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[6]
+	mi := &file_core_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +536,7 @@ func (x *PodTemplateSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodTemplateSpec.ProtoReflect.Descriptor instead.
 func (*PodTemplateSpec) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PodTemplateSpec) GetMetadata() *v1.ObjectMeta {
@@ -492,7 +581,7 @@ type PodSpec struct {
 
 func (x *PodSpec) Reset() {
 	*x = PodSpec{}
-	mi := &file_core_v1_types_proto_msgTypes[7]
+	mi := &file_core_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +593,7 @@ func (x *PodSpec) String() string {
 func (*PodSpec) ProtoMessage() {}
 
 func (x *PodSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[7]
+	mi := &file_core_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +606,7 @@ func (x *PodSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSpec.ProtoReflect.Descriptor instead.
 func (*PodSpec) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PodSpec) GetVolumes() []*Volume {
@@ -679,7 +768,7 @@ type Container struct {
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_core_v1_types_proto_msgTypes[8]
+	mi := &file_core_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +780,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[8]
+	mi := &file_core_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +793,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Container) GetName() string {
@@ -840,7 +929,7 @@ type ContainerPort struct {
 
 func (x *ContainerPort) Reset() {
 	*x = ContainerPort{}
-	mi := &file_core_v1_types_proto_msgTypes[9]
+	mi := &file_core_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +941,7 @@ func (x *ContainerPort) String() string {
 func (*ContainerPort) ProtoMessage() {}
 
 func (x *ContainerPort) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[9]
+	mi := &file_core_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +954,7 @@ func (x *ContainerPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerPort.ProtoReflect.Descriptor instead.
 func (*ContainerPort) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ContainerPort) GetName() string {
@@ -914,7 +1003,7 @@ type EnvVar struct {
 
 func (x *EnvVar) Reset() {
 	*x = EnvVar{}
-	mi := &file_core_v1_types_proto_msgTypes[10]
+	mi := &file_core_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1015,7 @@ func (x *EnvVar) String() string {
 func (*EnvVar) ProtoMessage() {}
 
 func (x *EnvVar) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[10]
+	mi := &file_core_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1028,7 @@ func (x *EnvVar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVar.ProtoReflect.Descriptor instead.
 func (*EnvVar) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EnvVar) GetName() string {
@@ -974,7 +1063,7 @@ type EnvVarSource struct {
 
 func (x *EnvVarSource) Reset() {
 	*x = EnvVarSource{}
-	mi := &file_core_v1_types_proto_msgTypes[11]
+	mi := &file_core_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1075,7 @@ func (x *EnvVarSource) String() string {
 func (*EnvVarSource) ProtoMessage() {}
 
 func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[11]
+	mi := &file_core_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1088,7 @@ func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVarSource.ProtoReflect.Descriptor instead.
 func (*EnvVarSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EnvVarSource) GetFieldRef() *ObjectFieldSelector {
@@ -1033,7 +1122,7 @@ type ObjectFieldSelector struct {
 
 func (x *ObjectFieldSelector) Reset() {
 	*x = ObjectFieldSelector{}
-	mi := &file_core_v1_types_proto_msgTypes[12]
+	mi := &file_core_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1134,7 @@ func (x *ObjectFieldSelector) String() string {
 func (*ObjectFieldSelector) ProtoMessage() {}
 
 func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[12]
+	mi := &file_core_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1147,7 @@ func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectFieldSelector.ProtoReflect.Descriptor instead.
 func (*ObjectFieldSelector) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ObjectFieldSelector) GetApiVersion() string {
@@ -1086,7 +1175,7 @@ type ConfigMapKeySelector struct {
 
 func (x *ConfigMapKeySelector) Reset() {
 	*x = ConfigMapKeySelector{}
-	mi := &file_core_v1_types_proto_msgTypes[13]
+	mi := &file_core_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1187,7 @@ func (x *ConfigMapKeySelector) String() string {
 func (*ConfigMapKeySelector) ProtoMessage() {}
 
 func (x *ConfigMapKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[13]
+	mi := &file_core_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1200,7 @@ func (x *ConfigMapKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapKeySelector.ProtoReflect.Descriptor instead.
 func (*ConfigMapKeySelector) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConfigMapKeySelector) GetName() string {
@@ -1146,7 +1235,7 @@ type SecretKeySelector struct {
 
 func (x *SecretKeySelector) Reset() {
 	*x = SecretKeySelector{}
-	mi := &file_core_v1_types_proto_msgTypes[14]
+	mi := &file_core_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1247,7 @@ func (x *SecretKeySelector) String() string {
 func (*SecretKeySelector) ProtoMessage() {}
 
 func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[14]
+	mi := &file_core_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1260,7 @@ func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretKeySelector.ProtoReflect.Descriptor instead.
 func (*SecretKeySelector) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SecretKeySelector) GetName() string {
@@ -1206,7 +1295,7 @@ type EnvFromSource struct {
 
 func (x *EnvFromSource) Reset() {
 	*x = EnvFromSource{}
-	mi := &file_core_v1_types_proto_msgTypes[15]
+	mi := &file_core_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1307,7 @@ func (x *EnvFromSource) String() string {
 func (*EnvFromSource) ProtoMessage() {}
 
 func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[15]
+	mi := &file_core_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1320,7 @@ func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
 func (*EnvFromSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EnvFromSource) GetPrefix() string {
@@ -1265,7 +1354,7 @@ type ConfigMapEnvSource struct {
 
 func (x *ConfigMapEnvSource) Reset() {
 	*x = ConfigMapEnvSource{}
-	mi := &file_core_v1_types_proto_msgTypes[16]
+	mi := &file_core_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1366,7 @@ func (x *ConfigMapEnvSource) String() string {
 func (*ConfigMapEnvSource) ProtoMessage() {}
 
 func (x *ConfigMapEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[16]
+	mi := &file_core_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1379,7 @@ func (x *ConfigMapEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapEnvSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapEnvSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConfigMapEnvSource) GetName() string {
@@ -1317,7 +1406,7 @@ type SecretEnvSource struct {
 
 func (x *SecretEnvSource) Reset() {
 	*x = SecretEnvSource{}
-	mi := &file_core_v1_types_proto_msgTypes[17]
+	mi := &file_core_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1418,7 @@ func (x *SecretEnvSource) String() string {
 func (*SecretEnvSource) ProtoMessage() {}
 
 func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[17]
+	mi := &file_core_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1431,7 @@ func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretEnvSource.ProtoReflect.Descriptor instead.
 func (*SecretEnvSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SecretEnvSource) GetName() string {
@@ -1370,7 +1459,7 @@ type ResourceRequirements struct {
 
 func (x *ResourceRequirements) Reset() {
 	*x = ResourceRequirements{}
-	mi := &file_core_v1_types_proto_msgTypes[18]
+	mi := &file_core_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1471,7 @@ func (x *ResourceRequirements) String() string {
 func (*ResourceRequirements) ProtoMessage() {}
 
 func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[18]
+	mi := &file_core_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1484,7 @@ func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequirements.ProtoReflect.Descriptor instead.
 func (*ResourceRequirements) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{18}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ResourceRequirements) GetLimits() map[string]string {
@@ -1424,7 +1513,7 @@ type VolumeMount struct {
 
 func (x *VolumeMount) Reset() {
 	*x = VolumeMount{}
-	mi := &file_core_v1_types_proto_msgTypes[19]
+	mi := &file_core_v1_types_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1525,7 @@ func (x *VolumeMount) String() string {
 func (*VolumeMount) ProtoMessage() {}
 
 func (x *VolumeMount) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[19]
+	mi := &file_core_v1_types_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1538,7 @@ func (x *VolumeMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
 func (*VolumeMount) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{19}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *VolumeMount) GetName() string {
@@ -1497,7 +1586,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_core_v1_types_proto_msgTypes[20]
+	mi := &file_core_v1_types_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1598,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[20]
+	mi := &file_core_v1_types_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1611,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{20}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Probe) GetExec() *ExecAction {
@@ -1597,7 +1686,7 @@ type ExecAction struct {
 
 func (x *ExecAction) Reset() {
 	*x = ExecAction{}
-	mi := &file_core_v1_types_proto_msgTypes[21]
+	mi := &file_core_v1_types_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1698,7 @@ func (x *ExecAction) String() string {
 func (*ExecAction) ProtoMessage() {}
 
 func (x *ExecAction) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[21]
+	mi := &file_core_v1_types_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1711,7 @@ func (x *ExecAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecAction.ProtoReflect.Descriptor instead.
 func (*ExecAction) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{21}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExecAction) GetCommand() []string {
@@ -1647,7 +1736,7 @@ type HTTPGetAction struct {
 
 func (x *HTTPGetAction) Reset() {
 	*x = HTTPGetAction{}
-	mi := &file_core_v1_types_proto_msgTypes[22]
+	mi := &file_core_v1_types_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1748,7 @@ func (x *HTTPGetAction) String() string {
 func (*HTTPGetAction) ProtoMessage() {}
 
 func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[22]
+	mi := &file_core_v1_types_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1761,7 @@ func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPGetAction.ProtoReflect.Descriptor instead.
 func (*HTTPGetAction) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{22}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *HTTPGetAction) GetPath() string {
@@ -1720,7 +1809,7 @@ type HTTPHeader struct {
 
 func (x *HTTPHeader) Reset() {
 	*x = HTTPHeader{}
-	mi := &file_core_v1_types_proto_msgTypes[23]
+	mi := &file_core_v1_types_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1821,7 @@ func (x *HTTPHeader) String() string {
 func (*HTTPHeader) ProtoMessage() {}
 
 func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[23]
+	mi := &file_core_v1_types_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1834,7 @@ func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPHeader.ProtoReflect.Descriptor instead.
 func (*HTTPHeader) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{23}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *HTTPHeader) GetName() string {
@@ -1772,7 +1861,7 @@ type TCPSocketAction struct {
 
 func (x *TCPSocketAction) Reset() {
 	*x = TCPSocketAction{}
-	mi := &file_core_v1_types_proto_msgTypes[24]
+	mi := &file_core_v1_types_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1873,7 @@ func (x *TCPSocketAction) String() string {
 func (*TCPSocketAction) ProtoMessage() {}
 
 func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[24]
+	mi := &file_core_v1_types_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1886,7 @@ func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPSocketAction.ProtoReflect.Descriptor instead.
 func (*TCPSocketAction) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{24}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TCPSocketAction) GetPort() string {
@@ -1827,7 +1916,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_core_v1_types_proto_msgTypes[25]
+	mi := &file_core_v1_types_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1839,7 +1928,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[25]
+	mi := &file_core_v1_types_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1852,7 +1941,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{25}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Volume) GetName() string {
@@ -1901,7 +1990,7 @@ type HostPathVolumeSource struct {
 
 func (x *HostPathVolumeSource) Reset() {
 	*x = HostPathVolumeSource{}
-	mi := &file_core_v1_types_proto_msgTypes[26]
+	mi := &file_core_v1_types_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2002,7 @@ func (x *HostPathVolumeSource) String() string {
 func (*HostPathVolumeSource) ProtoMessage() {}
 
 func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[26]
+	mi := &file_core_v1_types_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2015,7 @@ func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPathVolumeSource.ProtoReflect.Descriptor instead.
 func (*HostPathVolumeSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{26}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HostPathVolumeSource) GetPath() string {
@@ -1954,7 +2043,7 @@ type EmptyDirVolumeSource struct {
 
 func (x *EmptyDirVolumeSource) Reset() {
 	*x = EmptyDirVolumeSource{}
-	mi := &file_core_v1_types_proto_msgTypes[27]
+	mi := &file_core_v1_types_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2055,7 @@ func (x *EmptyDirVolumeSource) String() string {
 func (*EmptyDirVolumeSource) ProtoMessage() {}
 
 func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[27]
+	mi := &file_core_v1_types_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2068,7 @@ func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmptyDirVolumeSource.ProtoReflect.Descriptor instead.
 func (*EmptyDirVolumeSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{27}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EmptyDirVolumeSource) GetMedium() string {
@@ -2007,7 +2096,7 @@ type KeyToPath struct {
 
 func (x *KeyToPath) Reset() {
 	*x = KeyToPath{}
-	mi := &file_core_v1_types_proto_msgTypes[28]
+	mi := &file_core_v1_types_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2108,7 @@ func (x *KeyToPath) String() string {
 func (*KeyToPath) ProtoMessage() {}
 
 func (x *KeyToPath) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[28]
+	mi := &file_core_v1_types_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2121,7 @@ func (x *KeyToPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyToPath.ProtoReflect.Descriptor instead.
 func (*KeyToPath) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{28}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *KeyToPath) GetKey() string {
@@ -2068,7 +2157,7 @@ type ConfigMapVolumeSource struct {
 
 func (x *ConfigMapVolumeSource) Reset() {
 	*x = ConfigMapVolumeSource{}
-	mi := &file_core_v1_types_proto_msgTypes[29]
+	mi := &file_core_v1_types_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2169,7 @@ func (x *ConfigMapVolumeSource) String() string {
 func (*ConfigMapVolumeSource) ProtoMessage() {}
 
 func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[29]
+	mi := &file_core_v1_types_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2182,7 @@ func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapVolumeSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapVolumeSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{29}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ConfigMapVolumeSource) GetName() string {
@@ -2136,7 +2225,7 @@ type SecretVolumeSource struct {
 
 func (x *SecretVolumeSource) Reset() {
 	*x = SecretVolumeSource{}
-	mi := &file_core_v1_types_proto_msgTypes[30]
+	mi := &file_core_v1_types_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2237,7 @@ func (x *SecretVolumeSource) String() string {
 func (*SecretVolumeSource) ProtoMessage() {}
 
 func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[30]
+	mi := &file_core_v1_types_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2250,7 @@ func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVolumeSource.ProtoReflect.Descriptor instead.
 func (*SecretVolumeSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{30}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SecretVolumeSource) GetSecretName() string {
@@ -2207,7 +2296,7 @@ type Toleration struct {
 
 func (x *Toleration) Reset() {
 	*x = Toleration{}
-	mi := &file_core_v1_types_proto_msgTypes[31]
+	mi := &file_core_v1_types_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2219,7 +2308,7 @@ func (x *Toleration) String() string {
 func (*Toleration) ProtoMessage() {}
 
 func (x *Toleration) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[31]
+	mi := &file_core_v1_types_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2232,7 +2321,7 @@ func (x *Toleration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toleration.ProtoReflect.Descriptor instead.
 func (*Toleration) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{31}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Toleration) GetKey() string {
@@ -2279,7 +2368,7 @@ type Affinity struct {
 
 func (x *Affinity) Reset() {
 	*x = Affinity{}
-	mi := &file_core_v1_types_proto_msgTypes[32]
+	mi := &file_core_v1_types_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2380,7 @@ func (x *Affinity) String() string {
 func (*Affinity) ProtoMessage() {}
 
 func (x *Affinity) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[32]
+	mi := &file_core_v1_types_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2393,7 @@ func (x *Affinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Affinity.ProtoReflect.Descriptor instead.
 func (*Affinity) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{32}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Affinity) GetNodeAffinity() *NodeAffinity {
@@ -2324,7 +2413,7 @@ type NodeAffinity struct {
 
 func (x *NodeAffinity) Reset() {
 	*x = NodeAffinity{}
-	mi := &file_core_v1_types_proto_msgTypes[33]
+	mi := &file_core_v1_types_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2425,7 @@ func (x *NodeAffinity) String() string {
 func (*NodeAffinity) ProtoMessage() {}
 
 func (x *NodeAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[33]
+	mi := &file_core_v1_types_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2438,7 @@ func (x *NodeAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAffinity.ProtoReflect.Descriptor instead.
 func (*NodeAffinity) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{33}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NodeAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() *NodeSelector {
@@ -2376,7 +2465,7 @@ type NodeSelector struct {
 
 func (x *NodeSelector) Reset() {
 	*x = NodeSelector{}
-	mi := &file_core_v1_types_proto_msgTypes[34]
+	mi := &file_core_v1_types_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2388,7 +2477,7 @@ func (x *NodeSelector) String() string {
 func (*NodeSelector) ProtoMessage() {}
 
 func (x *NodeSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[34]
+	mi := &file_core_v1_types_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2401,7 +2490,7 @@ func (x *NodeSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelector.ProtoReflect.Descriptor instead.
 func (*NodeSelector) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{34}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NodeSelector) GetNodeSelectorTerms() []*NodeSelectorTerm {
@@ -2422,7 +2511,7 @@ type NodeSelectorTerm struct {
 
 func (x *NodeSelectorTerm) Reset() {
 	*x = NodeSelectorTerm{}
-	mi := &file_core_v1_types_proto_msgTypes[35]
+	mi := &file_core_v1_types_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2523,7 @@ func (x *NodeSelectorTerm) String() string {
 func (*NodeSelectorTerm) ProtoMessage() {}
 
 func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[35]
+	mi := &file_core_v1_types_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2536,7 @@ func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorTerm.ProtoReflect.Descriptor instead.
 func (*NodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{35}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NodeSelectorTerm) GetMatchExpressions() []*NodeSelectorRequirement {
@@ -2476,7 +2565,7 @@ type NodeSelectorRequirement struct {
 
 func (x *NodeSelectorRequirement) Reset() {
 	*x = NodeSelectorRequirement{}
-	mi := &file_core_v1_types_proto_msgTypes[36]
+	mi := &file_core_v1_types_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2488,7 +2577,7 @@ func (x *NodeSelectorRequirement) String() string {
 func (*NodeSelectorRequirement) ProtoMessage() {}
 
 func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[36]
+	mi := &file_core_v1_types_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2501,7 +2590,7 @@ func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*NodeSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{36}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NodeSelectorRequirement) GetKey() string {
@@ -2535,7 +2624,7 @@ type PreferredSchedulingTerm struct {
 
 func (x *PreferredSchedulingTerm) Reset() {
 	*x = PreferredSchedulingTerm{}
-	mi := &file_core_v1_types_proto_msgTypes[37]
+	mi := &file_core_v1_types_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2636,7 @@ func (x *PreferredSchedulingTerm) String() string {
 func (*PreferredSchedulingTerm) ProtoMessage() {}
 
 func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[37]
+	mi := &file_core_v1_types_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2649,7 @@ func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreferredSchedulingTerm.ProtoReflect.Descriptor instead.
 func (*PreferredSchedulingTerm) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{37}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PreferredSchedulingTerm) GetWeight() int32 {
@@ -2598,7 +2687,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[38]
+	mi := &file_core_v1_types_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2699,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[38]
+	mi := &file_core_v1_types_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2712,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{38}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PodStatus) GetPhase() string {
@@ -2719,7 +2808,7 @@ type PodIP struct {
 
 func (x *PodIP) Reset() {
 	*x = PodIP{}
-	mi := &file_core_v1_types_proto_msgTypes[39]
+	mi := &file_core_v1_types_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2731,7 +2820,7 @@ func (x *PodIP) String() string {
 func (*PodIP) ProtoMessage() {}
 
 func (x *PodIP) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[39]
+	mi := &file_core_v1_types_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2744,7 +2833,7 @@ func (x *PodIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodIP.ProtoReflect.Descriptor instead.
 func (*PodIP) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{39}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PodIP) GetIp() string {
@@ -2770,7 +2859,7 @@ type PodCondition struct {
 
 func (x *PodCondition) Reset() {
 	*x = PodCondition{}
-	mi := &file_core_v1_types_proto_msgTypes[40]
+	mi := &file_core_v1_types_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +2871,7 @@ func (x *PodCondition) String() string {
 func (*PodCondition) ProtoMessage() {}
 
 func (x *PodCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[40]
+	mi := &file_core_v1_types_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +2884,7 @@ func (x *PodCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodCondition.ProtoReflect.Descriptor instead.
 func (*PodCondition) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{40}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PodCondition) GetType() string {
@@ -2857,7 +2946,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[41]
+	mi := &file_core_v1_types_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2869,7 +2958,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[41]
+	mi := &file_core_v1_types_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2882,7 +2971,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{41}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -2960,7 +3049,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_core_v1_types_proto_msgTypes[42]
+	mi := &file_core_v1_types_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2972,7 +3061,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[42]
+	mi := &file_core_v1_types_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2985,7 +3074,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{42}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ContainerState) GetWaiting() *ContainerStateWaiting {
@@ -3019,7 +3108,7 @@ type ContainerStateWaiting struct {
 
 func (x *ContainerStateWaiting) Reset() {
 	*x = ContainerStateWaiting{}
-	mi := &file_core_v1_types_proto_msgTypes[43]
+	mi := &file_core_v1_types_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3120,7 @@ func (x *ContainerStateWaiting) String() string {
 func (*ContainerStateWaiting) ProtoMessage() {}
 
 func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[43]
+	mi := &file_core_v1_types_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3133,7 @@ func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateWaiting.ProtoReflect.Descriptor instead.
 func (*ContainerStateWaiting) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{43}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ContainerStateWaiting) GetReason() string {
@@ -3070,7 +3159,7 @@ type ContainerStateRunning struct {
 
 func (x *ContainerStateRunning) Reset() {
 	*x = ContainerStateRunning{}
-	mi := &file_core_v1_types_proto_msgTypes[44]
+	mi := &file_core_v1_types_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3082,7 +3171,7 @@ func (x *ContainerStateRunning) String() string {
 func (*ContainerStateRunning) ProtoMessage() {}
 
 func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[44]
+	mi := &file_core_v1_types_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3095,7 +3184,7 @@ func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateRunning.ProtoReflect.Descriptor instead.
 func (*ContainerStateRunning) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{44}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ContainerStateRunning) GetStartedAt() *timestamppb.Timestamp {
@@ -3120,7 +3209,7 @@ type ContainerStateTerminated struct {
 
 func (x *ContainerStateTerminated) Reset() {
 	*x = ContainerStateTerminated{}
-	mi := &file_core_v1_types_proto_msgTypes[45]
+	mi := &file_core_v1_types_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3132,7 +3221,7 @@ func (x *ContainerStateTerminated) String() string {
 func (*ContainerStateTerminated) ProtoMessage() {}
 
 func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[45]
+	mi := &file_core_v1_types_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3145,7 +3234,7 @@ func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateTerminated.ProtoReflect.Descriptor instead.
 func (*ContainerStateTerminated) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{45}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ContainerStateTerminated) GetExitCode() int32 {
@@ -3210,7 +3299,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_core_v1_types_proto_msgTypes[46]
+	mi := &file_core_v1_types_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3222,7 +3311,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[46]
+	mi := &file_core_v1_types_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3235,7 +3324,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{46}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Binding) GetApiVersion() string {
@@ -3284,7 +3373,7 @@ type PodLogOptions struct {
 
 func (x *PodLogOptions) Reset() {
 	*x = PodLogOptions{}
-	mi := &file_core_v1_types_proto_msgTypes[47]
+	mi := &file_core_v1_types_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3296,7 +3385,7 @@ func (x *PodLogOptions) String() string {
 func (*PodLogOptions) ProtoMessage() {}
 
 func (x *PodLogOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[47]
+	mi := &file_core_v1_types_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3309,7 +3398,7 @@ func (x *PodLogOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodLogOptions.ProtoReflect.Descriptor instead.
 func (*PodLogOptions) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{47}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PodLogOptions) GetNamespace() string {
@@ -3388,7 +3477,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_core_v1_types_proto_msgTypes[48]
+	mi := &file_core_v1_types_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3400,7 +3489,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[48]
+	mi := &file_core_v1_types_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3413,7 +3502,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{48}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Node) GetApiVersion() string {
@@ -3464,7 +3553,7 @@ type NodeSpec struct {
 
 func (x *NodeSpec) Reset() {
 	*x = NodeSpec{}
-	mi := &file_core_v1_types_proto_msgTypes[49]
+	mi := &file_core_v1_types_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3476,7 +3565,7 @@ func (x *NodeSpec) String() string {
 func (*NodeSpec) ProtoMessage() {}
 
 func (x *NodeSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[49]
+	mi := &file_core_v1_types_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3489,7 +3578,7 @@ func (x *NodeSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSpec.ProtoReflect.Descriptor instead.
 func (*NodeSpec) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{49}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *NodeSpec) GetPodCidr() string {
@@ -3540,7 +3629,7 @@ type Taint struct {
 
 func (x *Taint) Reset() {
 	*x = Taint{}
-	mi := &file_core_v1_types_proto_msgTypes[50]
+	mi := &file_core_v1_types_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3552,7 +3641,7 @@ func (x *Taint) String() string {
 func (*Taint) ProtoMessage() {}
 
 func (x *Taint) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[50]
+	mi := &file_core_v1_types_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3565,7 +3654,7 @@ func (x *Taint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Taint.ProtoReflect.Descriptor instead.
 func (*Taint) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{50}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Taint) GetKey() string {
@@ -3613,7 +3702,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[51]
+	mi := &file_core_v1_types_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3625,7 +3714,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[51]
+	mi := &file_core_v1_types_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3638,7 +3727,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{51}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *NodeStatus) GetCapacity() map[string]string {
@@ -3712,7 +3801,7 @@ type NodeCondition struct {
 
 func (x *NodeCondition) Reset() {
 	*x = NodeCondition{}
-	mi := &file_core_v1_types_proto_msgTypes[52]
+	mi := &file_core_v1_types_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3724,7 +3813,7 @@ func (x *NodeCondition) String() string {
 func (*NodeCondition) ProtoMessage() {}
 
 func (x *NodeCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[52]
+	mi := &file_core_v1_types_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3737,7 +3826,7 @@ func (x *NodeCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeCondition.ProtoReflect.Descriptor instead.
 func (*NodeCondition) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{52}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *NodeCondition) GetType() string {
@@ -3793,7 +3882,7 @@ type NodeAddress struct {
 
 func (x *NodeAddress) Reset() {
 	*x = NodeAddress{}
-	mi := &file_core_v1_types_proto_msgTypes[53]
+	mi := &file_core_v1_types_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3805,7 +3894,7 @@ func (x *NodeAddress) String() string {
 func (*NodeAddress) ProtoMessage() {}
 
 func (x *NodeAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[53]
+	mi := &file_core_v1_types_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3818,7 +3907,7 @@ func (x *NodeAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
 func (*NodeAddress) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{53}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *NodeAddress) GetType() string {
@@ -3844,7 +3933,7 @@ type NodeDaemonEndpoints struct {
 
 func (x *NodeDaemonEndpoints) Reset() {
 	*x = NodeDaemonEndpoints{}
-	mi := &file_core_v1_types_proto_msgTypes[54]
+	mi := &file_core_v1_types_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3856,7 +3945,7 @@ func (x *NodeDaemonEndpoints) String() string {
 func (*NodeDaemonEndpoints) ProtoMessage() {}
 
 func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[54]
+	mi := &file_core_v1_types_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3869,7 +3958,7 @@ func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDaemonEndpoints.ProtoReflect.Descriptor instead.
 func (*NodeDaemonEndpoints) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{54}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *NodeDaemonEndpoints) GetKubeletEndpoint() *DaemonEndpoint {
@@ -3888,7 +3977,7 @@ type DaemonEndpoint struct {
 
 func (x *DaemonEndpoint) Reset() {
 	*x = DaemonEndpoint{}
-	mi := &file_core_v1_types_proto_msgTypes[55]
+	mi := &file_core_v1_types_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3900,7 +3989,7 @@ func (x *DaemonEndpoint) String() string {
 func (*DaemonEndpoint) ProtoMessage() {}
 
 func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[55]
+	mi := &file_core_v1_types_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3913,7 +4002,7 @@ func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonEndpoint.ProtoReflect.Descriptor instead.
 func (*DaemonEndpoint) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{55}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DaemonEndpoint) GetPort() int32 {
@@ -3941,7 +4030,7 @@ type NodeSystemInfo struct {
 
 func (x *NodeSystemInfo) Reset() {
 	*x = NodeSystemInfo{}
-	mi := &file_core_v1_types_proto_msgTypes[56]
+	mi := &file_core_v1_types_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3953,7 +4042,7 @@ func (x *NodeSystemInfo) String() string {
 func (*NodeSystemInfo) ProtoMessage() {}
 
 func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[56]
+	mi := &file_core_v1_types_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3966,7 +4055,7 @@ func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSystemInfo.ProtoReflect.Descriptor instead.
 func (*NodeSystemInfo) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{56}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *NodeSystemInfo) GetMachineId() string {
@@ -4049,7 +4138,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_core_v1_types_proto_msgTypes[57]
+	mi := &file_core_v1_types_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4061,7 +4150,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[57]
+	mi := &file_core_v1_types_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4074,7 +4163,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{57}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ContainerImage) GetNames() []string {
@@ -4104,7 +4193,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_core_v1_types_proto_msgTypes[58]
+	mi := &file_core_v1_types_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4116,7 +4205,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[58]
+	mi := &file_core_v1_types_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4129,7 +4218,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{58}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *Service) GetApiVersion() string {
@@ -4191,7 +4280,7 @@ type ServiceSpec struct {
 
 func (x *ServiceSpec) Reset() {
 	*x = ServiceSpec{}
-	mi := &file_core_v1_types_proto_msgTypes[59]
+	mi := &file_core_v1_types_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4203,7 +4292,7 @@ func (x *ServiceSpec) String() string {
 func (*ServiceSpec) ProtoMessage() {}
 
 func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[59]
+	mi := &file_core_v1_types_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4216,7 +4305,7 @@ func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSpec.ProtoReflect.Descriptor instead.
 func (*ServiceSpec) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{59}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ServiceSpec) GetPorts() []*ServicePort {
@@ -4305,7 +4394,7 @@ type SessionAffinityConfig struct {
 
 func (x *SessionAffinityConfig) Reset() {
 	*x = SessionAffinityConfig{}
-	mi := &file_core_v1_types_proto_msgTypes[60]
+	mi := &file_core_v1_types_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4317,7 +4406,7 @@ func (x *SessionAffinityConfig) String() string {
 func (*SessionAffinityConfig) ProtoMessage() {}
 
 func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[60]
+	mi := &file_core_v1_types_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4330,7 +4419,7 @@ func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionAffinityConfig.ProtoReflect.Descriptor instead.
 func (*SessionAffinityConfig) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{60}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SessionAffinityConfig) GetClientIp() *ClientIPConfig {
@@ -4351,7 +4440,7 @@ type ClientIPConfig struct {
 
 func (x *ClientIPConfig) Reset() {
 	*x = ClientIPConfig{}
-	mi := &file_core_v1_types_proto_msgTypes[61]
+	mi := &file_core_v1_types_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4363,7 +4452,7 @@ func (x *ClientIPConfig) String() string {
 func (*ClientIPConfig) ProtoMessage() {}
 
 func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[61]
+	mi := &file_core_v1_types_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4376,7 +4465,7 @@ func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientIPConfig.ProtoReflect.Descriptor instead.
 func (*ClientIPConfig) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{61}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ClientIPConfig) GetTimeoutSeconds() int32 {
@@ -4400,7 +4489,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_core_v1_types_proto_msgTypes[62]
+	mi := &file_core_v1_types_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4412,7 +4501,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[62]
+	mi := &file_core_v1_types_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4425,7 +4514,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{62}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ServicePort) GetName() string {
@@ -4472,7 +4561,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[63]
+	mi := &file_core_v1_types_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4484,7 +4573,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[63]
+	mi := &file_core_v1_types_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4497,7 +4586,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{63}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ServiceStatus) GetLoadBalancer() *LoadBalancerStatus {
@@ -4516,7 +4605,7 @@ type LoadBalancerStatus struct {
 
 func (x *LoadBalancerStatus) Reset() {
 	*x = LoadBalancerStatus{}
-	mi := &file_core_v1_types_proto_msgTypes[64]
+	mi := &file_core_v1_types_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4528,7 +4617,7 @@ func (x *LoadBalancerStatus) String() string {
 func (*LoadBalancerStatus) ProtoMessage() {}
 
 func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[64]
+	mi := &file_core_v1_types_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4541,7 +4630,7 @@ func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerStatus.ProtoReflect.Descriptor instead.
 func (*LoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{64}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *LoadBalancerStatus) GetIngress() []*LoadBalancerIngress {
@@ -4561,7 +4650,7 @@ type LoadBalancerIngress struct {
 
 func (x *LoadBalancerIngress) Reset() {
 	*x = LoadBalancerIngress{}
-	mi := &file_core_v1_types_proto_msgTypes[65]
+	mi := &file_core_v1_types_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4573,7 +4662,7 @@ func (x *LoadBalancerIngress) String() string {
 func (*LoadBalancerIngress) ProtoMessage() {}
 
 func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[65]
+	mi := &file_core_v1_types_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4586,7 +4675,7 @@ func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerIngress.ProtoReflect.Descriptor instead.
 func (*LoadBalancerIngress) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{65}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *LoadBalancerIngress) GetIp() string {
@@ -4615,7 +4704,7 @@ type Endpoints struct {
 
 func (x *Endpoints) Reset() {
 	*x = Endpoints{}
-	mi := &file_core_v1_types_proto_msgTypes[66]
+	mi := &file_core_v1_types_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4627,7 +4716,7 @@ func (x *Endpoints) String() string {
 func (*Endpoints) ProtoMessage() {}
 
 func (x *Endpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[66]
+	mi := &file_core_v1_types_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4640,7 +4729,7 @@ func (x *Endpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoints.ProtoReflect.Descriptor instead.
 func (*Endpoints) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{66}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Endpoints) GetApiVersion() string {
@@ -4682,7 +4771,7 @@ type EndpointSubset struct {
 
 func (x *EndpointSubset) Reset() {
 	*x = EndpointSubset{}
-	mi := &file_core_v1_types_proto_msgTypes[67]
+	mi := &file_core_v1_types_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4694,7 +4783,7 @@ func (x *EndpointSubset) String() string {
 func (*EndpointSubset) ProtoMessage() {}
 
 func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[67]
+	mi := &file_core_v1_types_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4707,7 +4796,7 @@ func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSubset.ProtoReflect.Descriptor instead.
 func (*EndpointSubset) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{67}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *EndpointSubset) GetAddresses() []*EndpointAddress {
@@ -4743,7 +4832,7 @@ type EndpointAddress struct {
 
 func (x *EndpointAddress) Reset() {
 	*x = EndpointAddress{}
-	mi := &file_core_v1_types_proto_msgTypes[68]
+	mi := &file_core_v1_types_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4755,7 +4844,7 @@ func (x *EndpointAddress) String() string {
 func (*EndpointAddress) ProtoMessage() {}
 
 func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[68]
+	mi := &file_core_v1_types_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4768,7 +4857,7 @@ func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAddress.ProtoReflect.Descriptor instead.
 func (*EndpointAddress) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{68}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *EndpointAddress) GetIp() string {
@@ -4810,7 +4899,7 @@ type EndpointPort struct {
 
 func (x *EndpointPort) Reset() {
 	*x = EndpointPort{}
-	mi := &file_core_v1_types_proto_msgTypes[69]
+	mi := &file_core_v1_types_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4822,7 +4911,7 @@ func (x *EndpointPort) String() string {
 func (*EndpointPort) ProtoMessage() {}
 
 func (x *EndpointPort) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[69]
+	mi := &file_core_v1_types_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4835,7 +4924,7 @@ func (x *EndpointPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointPort.ProtoReflect.Descriptor instead.
 func (*EndpointPort) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{69}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *EndpointPort) GetName() string {
@@ -4883,7 +4972,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_core_v1_types_proto_msgTypes[70]
+	mi := &file_core_v1_types_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4895,7 +4984,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[70]
+	mi := &file_core_v1_types_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4908,7 +4997,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{70}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Event) GetApiVersion() string {
@@ -5026,7 +5115,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_core_v1_types_proto_msgTypes[71]
+	mi := &file_core_v1_types_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5038,7 +5127,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[71]
+	mi := &file_core_v1_types_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5051,7 +5140,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{71}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *EventSource) GetComponent() string {
@@ -5082,7 +5171,7 @@ type ConfigMap struct {
 
 func (x *ConfigMap) Reset() {
 	*x = ConfigMap{}
-	mi := &file_core_v1_types_proto_msgTypes[72]
+	mi := &file_core_v1_types_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5094,7 +5183,7 @@ func (x *ConfigMap) String() string {
 func (*ConfigMap) ProtoMessage() {}
 
 func (x *ConfigMap) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[72]
+	mi := &file_core_v1_types_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5107,7 +5196,7 @@ func (x *ConfigMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMap.ProtoReflect.Descriptor instead.
 func (*ConfigMap) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{72}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ConfigMap) GetApiVersion() string {
@@ -5169,7 +5258,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_core_v1_types_proto_msgTypes[73]
+	mi := &file_core_v1_types_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5181,7 +5270,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[73]
+	mi := &file_core_v1_types_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5194,7 +5283,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{73}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *Secret) GetApiVersion() string {
@@ -5260,7 +5349,7 @@ type ServiceAccount struct {
 
 func (x *ServiceAccount) Reset() {
 	*x = ServiceAccount{}
-	mi := &file_core_v1_types_proto_msgTypes[74]
+	mi := &file_core_v1_types_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5272,7 +5361,7 @@ func (x *ServiceAccount) String() string {
 func (*ServiceAccount) ProtoMessage() {}
 
 func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_core_v1_types_proto_msgTypes[74]
+	mi := &file_core_v1_types_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5285,7 +5374,7 @@ func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccount.ProtoReflect.Descriptor instead.
 func (*ServiceAccount) Descriptor() ([]byte, []int) {
-	return file_core_v1_types_proto_rawDescGZIP(), []int{74}
+	return file_core_v1_types_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ServiceAccount) GetApiVersion() string {
@@ -5357,9 +5446,18 @@ const file_core_v1_types_proto_rawDesc = "" +
 	"\rNamespaceSpec\x12\x1e\n" +
 	"\n" +
 	"finalizers\x18\x01 \x03(\tR\n" +
-	"finalizers\"'\n" +
+	"finalizers\"j\n" +
 	"\x0fNamespaceStatus\x12\x14\n" +
-	"\x05phase\x18\x01 \x01(\tR\x05phase\"\xcf\x01\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12A\n" +
+	"\n" +
+	"conditions\x18\x02 \x03(\v2!.skiff.core.v1.NamespaceConditionR\n" +
+	"conditions\"\xc0\x01\n" +
+	"\x12NamespaceCondition\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12L\n" +
+	"\x14last_transition_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xcf\x01\n" +
 	"\x03Pod\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -5868,211 +5966,214 @@ func file_core_v1_types_proto_rawDescGZIP() []byte {
 	return file_core_v1_types_proto_rawDescData
 }
 
-var file_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
+var file_core_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 86)
 var file_core_v1_types_proto_goTypes = []any{
 	(*ObjectReference)(nil),          // 0: skiff.core.v1.ObjectReference
 	(*LocalObjectReference)(nil),     // 1: skiff.core.v1.LocalObjectReference
 	(*Namespace)(nil),                // 2: skiff.core.v1.Namespace
 	(*NamespaceSpec)(nil),            // 3: skiff.core.v1.NamespaceSpec
 	(*NamespaceStatus)(nil),          // 4: skiff.core.v1.NamespaceStatus
-	(*Pod)(nil),                      // 5: skiff.core.v1.Pod
-	(*PodTemplateSpec)(nil),          // 6: skiff.core.v1.PodTemplateSpec
-	(*PodSpec)(nil),                  // 7: skiff.core.v1.PodSpec
-	(*Container)(nil),                // 8: skiff.core.v1.Container
-	(*ContainerPort)(nil),            // 9: skiff.core.v1.ContainerPort
-	(*EnvVar)(nil),                   // 10: skiff.core.v1.EnvVar
-	(*EnvVarSource)(nil),             // 11: skiff.core.v1.EnvVarSource
-	(*ObjectFieldSelector)(nil),      // 12: skiff.core.v1.ObjectFieldSelector
-	(*ConfigMapKeySelector)(nil),     // 13: skiff.core.v1.ConfigMapKeySelector
-	(*SecretKeySelector)(nil),        // 14: skiff.core.v1.SecretKeySelector
-	(*EnvFromSource)(nil),            // 15: skiff.core.v1.EnvFromSource
-	(*ConfigMapEnvSource)(nil),       // 16: skiff.core.v1.ConfigMapEnvSource
-	(*SecretEnvSource)(nil),          // 17: skiff.core.v1.SecretEnvSource
-	(*ResourceRequirements)(nil),     // 18: skiff.core.v1.ResourceRequirements
-	(*VolumeMount)(nil),              // 19: skiff.core.v1.VolumeMount
-	(*Probe)(nil),                    // 20: skiff.core.v1.Probe
-	(*ExecAction)(nil),               // 21: skiff.core.v1.ExecAction
-	(*HTTPGetAction)(nil),            // 22: skiff.core.v1.HTTPGetAction
-	(*HTTPHeader)(nil),               // 23: skiff.core.v1.HTTPHeader
-	(*TCPSocketAction)(nil),          // 24: skiff.core.v1.TCPSocketAction
-	(*Volume)(nil),                   // 25: skiff.core.v1.Volume
-	(*HostPathVolumeSource)(nil),     // 26: skiff.core.v1.HostPathVolumeSource
-	(*EmptyDirVolumeSource)(nil),     // 27: skiff.core.v1.EmptyDirVolumeSource
-	(*KeyToPath)(nil),                // 28: skiff.core.v1.KeyToPath
-	(*ConfigMapVolumeSource)(nil),    // 29: skiff.core.v1.ConfigMapVolumeSource
-	(*SecretVolumeSource)(nil),       // 30: skiff.core.v1.SecretVolumeSource
-	(*Toleration)(nil),               // 31: skiff.core.v1.Toleration
-	(*Affinity)(nil),                 // 32: skiff.core.v1.Affinity
-	(*NodeAffinity)(nil),             // 33: skiff.core.v1.NodeAffinity
-	(*NodeSelector)(nil),             // 34: skiff.core.v1.NodeSelector
-	(*NodeSelectorTerm)(nil),         // 35: skiff.core.v1.NodeSelectorTerm
-	(*NodeSelectorRequirement)(nil),  // 36: skiff.core.v1.NodeSelectorRequirement
-	(*PreferredSchedulingTerm)(nil),  // 37: skiff.core.v1.PreferredSchedulingTerm
-	(*PodStatus)(nil),                // 38: skiff.core.v1.PodStatus
-	(*PodIP)(nil),                    // 39: skiff.core.v1.PodIP
-	(*PodCondition)(nil),             // 40: skiff.core.v1.PodCondition
-	(*ContainerStatus)(nil),          // 41: skiff.core.v1.ContainerStatus
-	(*ContainerState)(nil),           // 42: skiff.core.v1.ContainerState
-	(*ContainerStateWaiting)(nil),    // 43: skiff.core.v1.ContainerStateWaiting
-	(*ContainerStateRunning)(nil),    // 44: skiff.core.v1.ContainerStateRunning
-	(*ContainerStateTerminated)(nil), // 45: skiff.core.v1.ContainerStateTerminated
-	(*Binding)(nil),                  // 46: skiff.core.v1.Binding
-	(*PodLogOptions)(nil),            // 47: skiff.core.v1.PodLogOptions
-	(*Node)(nil),                     // 48: skiff.core.v1.Node
-	(*NodeSpec)(nil),                 // 49: skiff.core.v1.NodeSpec
-	(*Taint)(nil),                    // 50: skiff.core.v1.Taint
-	(*NodeStatus)(nil),               // 51: skiff.core.v1.NodeStatus
-	(*NodeCondition)(nil),            // 52: skiff.core.v1.NodeCondition
-	(*NodeAddress)(nil),              // 53: skiff.core.v1.NodeAddress
-	(*NodeDaemonEndpoints)(nil),      // 54: skiff.core.v1.NodeDaemonEndpoints
-	(*DaemonEndpoint)(nil),           // 55: skiff.core.v1.DaemonEndpoint
-	(*NodeSystemInfo)(nil),           // 56: skiff.core.v1.NodeSystemInfo
-	(*ContainerImage)(nil),           // 57: skiff.core.v1.ContainerImage
-	(*Service)(nil),                  // 58: skiff.core.v1.Service
-	(*ServiceSpec)(nil),              // 59: skiff.core.v1.ServiceSpec
-	(*SessionAffinityConfig)(nil),    // 60: skiff.core.v1.SessionAffinityConfig
-	(*ClientIPConfig)(nil),           // 61: skiff.core.v1.ClientIPConfig
-	(*ServicePort)(nil),              // 62: skiff.core.v1.ServicePort
-	(*ServiceStatus)(nil),            // 63: skiff.core.v1.ServiceStatus
-	(*LoadBalancerStatus)(nil),       // 64: skiff.core.v1.LoadBalancerStatus
-	(*LoadBalancerIngress)(nil),      // 65: skiff.core.v1.LoadBalancerIngress
-	(*Endpoints)(nil),                // 66: skiff.core.v1.Endpoints
-	(*EndpointSubset)(nil),           // 67: skiff.core.v1.EndpointSubset
-	(*EndpointAddress)(nil),          // 68: skiff.core.v1.EndpointAddress
-	(*EndpointPort)(nil),             // 69: skiff.core.v1.EndpointPort
-	(*Event)(nil),                    // 70: skiff.core.v1.Event
-	(*EventSource)(nil),              // 71: skiff.core.v1.EventSource
-	(*ConfigMap)(nil),                // 72: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                   // 73: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),           // 74: skiff.core.v1.ServiceAccount
-	nil,                              // 75: skiff.core.v1.PodSpec.NodeSelectorEntry
-	nil,                              // 76: skiff.core.v1.ResourceRequirements.LimitsEntry
-	nil,                              // 77: skiff.core.v1.ResourceRequirements.RequestsEntry
-	nil,                              // 78: skiff.core.v1.NodeStatus.CapacityEntry
-	nil,                              // 79: skiff.core.v1.NodeStatus.AllocatableEntry
-	nil,                              // 80: skiff.core.v1.ServiceSpec.SelectorEntry
-	nil,                              // 81: skiff.core.v1.ConfigMap.DataEntry
-	nil,                              // 82: skiff.core.v1.ConfigMap.BinaryDataEntry
-	nil,                              // 83: skiff.core.v1.Secret.DataEntry
-	nil,                              // 84: skiff.core.v1.Secret.StringDataEntry
-	(*v1.ObjectMeta)(nil),            // 85: skiff.meta.v1.ObjectMeta
-	(*timestamppb.Timestamp)(nil),    // 86: google.protobuf.Timestamp
+	(*NamespaceCondition)(nil),       // 5: skiff.core.v1.NamespaceCondition
+	(*Pod)(nil),                      // 6: skiff.core.v1.Pod
+	(*PodTemplateSpec)(nil),          // 7: skiff.core.v1.PodTemplateSpec
+	(*PodSpec)(nil),                  // 8: skiff.core.v1.PodSpec
+	(*Container)(nil),                // 9: skiff.core.v1.Container
+	(*ContainerPort)(nil),            // 10: skiff.core.v1.ContainerPort
+	(*EnvVar)(nil),                   // 11: skiff.core.v1.EnvVar
+	(*EnvVarSource)(nil),             // 12: skiff.core.v1.EnvVarSource
+	(*ObjectFieldSelector)(nil),      // 13: skiff.core.v1.ObjectFieldSelector
+	(*ConfigMapKeySelector)(nil),     // 14: skiff.core.v1.ConfigMapKeySelector
+	(*SecretKeySelector)(nil),        // 15: skiff.core.v1.SecretKeySelector
+	(*EnvFromSource)(nil),            // 16: skiff.core.v1.EnvFromSource
+	(*ConfigMapEnvSource)(nil),       // 17: skiff.core.v1.ConfigMapEnvSource
+	(*SecretEnvSource)(nil),          // 18: skiff.core.v1.SecretEnvSource
+	(*ResourceRequirements)(nil),     // 19: skiff.core.v1.ResourceRequirements
+	(*VolumeMount)(nil),              // 20: skiff.core.v1.VolumeMount
+	(*Probe)(nil),                    // 21: skiff.core.v1.Probe
+	(*ExecAction)(nil),               // 22: skiff.core.v1.ExecAction
+	(*HTTPGetAction)(nil),            // 23: skiff.core.v1.HTTPGetAction
+	(*HTTPHeader)(nil),               // 24: skiff.core.v1.HTTPHeader
+	(*TCPSocketAction)(nil),          // 25: skiff.core.v1.TCPSocketAction
+	(*Volume)(nil),                   // 26: skiff.core.v1.Volume
+	(*HostPathVolumeSource)(nil),     // 27: skiff.core.v1.HostPathVolumeSource
+	(*EmptyDirVolumeSource)(nil),     // 28: skiff.core.v1.EmptyDirVolumeSource
+	(*KeyToPath)(nil),                // 29: skiff.core.v1.KeyToPath
+	(*ConfigMapVolumeSource)(nil),    // 30: skiff.core.v1.ConfigMapVolumeSource
+	(*SecretVolumeSource)(nil),       // 31: skiff.core.v1.SecretVolumeSource
+	(*Toleration)(nil),               // 32: skiff.core.v1.Toleration
+	(*Affinity)(nil),                 // 33: skiff.core.v1.Affinity
+	(*NodeAffinity)(nil),             // 34: skiff.core.v1.NodeAffinity
+	(*NodeSelector)(nil),             // 35: skiff.core.v1.NodeSelector
+	(*NodeSelectorTerm)(nil),         // 36: skiff.core.v1.NodeSelectorTerm
+	(*NodeSelectorRequirement)(nil),  // 37: skiff.core.v1.NodeSelectorRequirement
+	(*PreferredSchedulingTerm)(nil),  // 38: skiff.core.v1.PreferredSchedulingTerm
+	(*PodStatus)(nil),                // 39: skiff.core.v1.PodStatus
+	(*PodIP)(nil),                    // 40: skiff.core.v1.PodIP
+	(*PodCondition)(nil),             // 41: skiff.core.v1.PodCondition
+	(*ContainerStatus)(nil),          // 42: skiff.core.v1.ContainerStatus
+	(*ContainerState)(nil),           // 43: skiff.core.v1.ContainerState
+	(*ContainerStateWaiting)(nil),    // 44: skiff.core.v1.ContainerStateWaiting
+	(*ContainerStateRunning)(nil),    // 45: skiff.core.v1.ContainerStateRunning
+	(*ContainerStateTerminated)(nil), // 46: skiff.core.v1.ContainerStateTerminated
+	(*Binding)(nil),                  // 47: skiff.core.v1.Binding
+	(*PodLogOptions)(nil),            // 48: skiff.core.v1.PodLogOptions
+	(*Node)(nil),                     // 49: skiff.core.v1.Node
+	(*NodeSpec)(nil),                 // 50: skiff.core.v1.NodeSpec
+	(*Taint)(nil),                    // 51: skiff.core.v1.Taint
+	(*NodeStatus)(nil),               // 52: skiff.core.v1.NodeStatus
+	(*NodeCondition)(nil),            // 53: skiff.core.v1.NodeCondition
+	(*NodeAddress)(nil),              // 54: skiff.core.v1.NodeAddress
+	(*NodeDaemonEndpoints)(nil),      // 55: skiff.core.v1.NodeDaemonEndpoints
+	(*DaemonEndpoint)(nil),           // 56: skiff.core.v1.DaemonEndpoint
+	(*NodeSystemInfo)(nil),           // 57: skiff.core.v1.NodeSystemInfo
+	(*ContainerImage)(nil),           // 58: skiff.core.v1.ContainerImage
+	(*Service)(nil),                  // 59: skiff.core.v1.Service
+	(*ServiceSpec)(nil),              // 60: skiff.core.v1.ServiceSpec
+	(*SessionAffinityConfig)(nil),    // 61: skiff.core.v1.SessionAffinityConfig
+	(*ClientIPConfig)(nil),           // 62: skiff.core.v1.ClientIPConfig
+	(*ServicePort)(nil),              // 63: skiff.core.v1.ServicePort
+	(*ServiceStatus)(nil),            // 64: skiff.core.v1.ServiceStatus
+	(*LoadBalancerStatus)(nil),       // 65: skiff.core.v1.LoadBalancerStatus
+	(*LoadBalancerIngress)(nil),      // 66: skiff.core.v1.LoadBalancerIngress
+	(*Endpoints)(nil),                // 67: skiff.core.v1.Endpoints
+	(*EndpointSubset)(nil),           // 68: skiff.core.v1.EndpointSubset
+	(*EndpointAddress)(nil),          // 69: skiff.core.v1.EndpointAddress
+	(*EndpointPort)(nil),             // 70: skiff.core.v1.EndpointPort
+	(*Event)(nil),                    // 71: skiff.core.v1.Event
+	(*EventSource)(nil),              // 72: skiff.core.v1.EventSource
+	(*ConfigMap)(nil),                // 73: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                   // 74: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),           // 75: skiff.core.v1.ServiceAccount
+	nil,                              // 76: skiff.core.v1.PodSpec.NodeSelectorEntry
+	nil,                              // 77: skiff.core.v1.ResourceRequirements.LimitsEntry
+	nil,                              // 78: skiff.core.v1.ResourceRequirements.RequestsEntry
+	nil,                              // 79: skiff.core.v1.NodeStatus.CapacityEntry
+	nil,                              // 80: skiff.core.v1.NodeStatus.AllocatableEntry
+	nil,                              // 81: skiff.core.v1.ServiceSpec.SelectorEntry
+	nil,                              // 82: skiff.core.v1.ConfigMap.DataEntry
+	nil,                              // 83: skiff.core.v1.ConfigMap.BinaryDataEntry
+	nil,                              // 84: skiff.core.v1.Secret.DataEntry
+	nil,                              // 85: skiff.core.v1.Secret.StringDataEntry
+	(*v1.ObjectMeta)(nil),            // 86: skiff.meta.v1.ObjectMeta
+	(*timestamppb.Timestamp)(nil),    // 87: google.protobuf.Timestamp
 }
 var file_core_v1_types_proto_depIdxs = []int32{
-	85,  // 0: skiff.core.v1.Namespace.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	86,  // 0: skiff.core.v1.Namespace.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	3,   // 1: skiff.core.v1.Namespace.spec:type_name -> skiff.core.v1.NamespaceSpec
 	4,   // 2: skiff.core.v1.Namespace.status:type_name -> skiff.core.v1.NamespaceStatus
-	85,  // 3: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	7,   // 4: skiff.core.v1.Pod.spec:type_name -> skiff.core.v1.PodSpec
-	38,  // 5: skiff.core.v1.Pod.status:type_name -> skiff.core.v1.PodStatus
-	85,  // 6: skiff.core.v1.PodTemplateSpec.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	7,   // 7: skiff.core.v1.PodTemplateSpec.spec:type_name -> skiff.core.v1.PodSpec
-	25,  // 8: skiff.core.v1.PodSpec.volumes:type_name -> skiff.core.v1.Volume
-	8,   // 9: skiff.core.v1.PodSpec.init_containers:type_name -> skiff.core.v1.Container
-	8,   // 10: skiff.core.v1.PodSpec.containers:type_name -> skiff.core.v1.Container
-	75,  // 11: skiff.core.v1.PodSpec.node_selector:type_name -> skiff.core.v1.PodSpec.NodeSelectorEntry
-	32,  // 12: skiff.core.v1.PodSpec.affinity:type_name -> skiff.core.v1.Affinity
-	31,  // 13: skiff.core.v1.PodSpec.tolerations:type_name -> skiff.core.v1.Toleration
-	9,   // 14: skiff.core.v1.Container.ports:type_name -> skiff.core.v1.ContainerPort
-	15,  // 15: skiff.core.v1.Container.env_from:type_name -> skiff.core.v1.EnvFromSource
-	10,  // 16: skiff.core.v1.Container.env:type_name -> skiff.core.v1.EnvVar
-	18,  // 17: skiff.core.v1.Container.resources:type_name -> skiff.core.v1.ResourceRequirements
-	19,  // 18: skiff.core.v1.Container.volume_mounts:type_name -> skiff.core.v1.VolumeMount
-	20,  // 19: skiff.core.v1.Container.liveness_probe:type_name -> skiff.core.v1.Probe
-	20,  // 20: skiff.core.v1.Container.readiness_probe:type_name -> skiff.core.v1.Probe
-	20,  // 21: skiff.core.v1.Container.startup_probe:type_name -> skiff.core.v1.Probe
-	11,  // 22: skiff.core.v1.EnvVar.value_from:type_name -> skiff.core.v1.EnvVarSource
-	12,  // 23: skiff.core.v1.EnvVarSource.field_ref:type_name -> skiff.core.v1.ObjectFieldSelector
-	13,  // 24: skiff.core.v1.EnvVarSource.config_map_key_ref:type_name -> skiff.core.v1.ConfigMapKeySelector
-	14,  // 25: skiff.core.v1.EnvVarSource.secret_key_ref:type_name -> skiff.core.v1.SecretKeySelector
-	16,  // 26: skiff.core.v1.EnvFromSource.config_map_ref:type_name -> skiff.core.v1.ConfigMapEnvSource
-	17,  // 27: skiff.core.v1.EnvFromSource.secret_ref:type_name -> skiff.core.v1.SecretEnvSource
-	76,  // 28: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
-	77,  // 29: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
-	21,  // 30: skiff.core.v1.Probe.exec:type_name -> skiff.core.v1.ExecAction
-	22,  // 31: skiff.core.v1.Probe.http_get:type_name -> skiff.core.v1.HTTPGetAction
-	24,  // 32: skiff.core.v1.Probe.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
-	23,  // 33: skiff.core.v1.HTTPGetAction.http_headers:type_name -> skiff.core.v1.HTTPHeader
-	26,  // 34: skiff.core.v1.Volume.host_path:type_name -> skiff.core.v1.HostPathVolumeSource
-	27,  // 35: skiff.core.v1.Volume.empty_dir:type_name -> skiff.core.v1.EmptyDirVolumeSource
-	29,  // 36: skiff.core.v1.Volume.config_map:type_name -> skiff.core.v1.ConfigMapVolumeSource
-	30,  // 37: skiff.core.v1.Volume.secret:type_name -> skiff.core.v1.SecretVolumeSource
-	28,  // 38: skiff.core.v1.ConfigMapVolumeSource.items:type_name -> skiff.core.v1.KeyToPath
-	28,  // 39: skiff.core.v1.SecretVolumeSource.items:type_name -> skiff.core.v1.KeyToPath
-	33,  // 40: skiff.core.v1.Affinity.node_affinity:type_name -> skiff.core.v1.NodeAffinity
-	34,  // 41: skiff.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> skiff.core.v1.NodeSelector
-	37,  // 42: skiff.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> skiff.core.v1.PreferredSchedulingTerm
-	35,  // 43: skiff.core.v1.NodeSelector.node_selector_terms:type_name -> skiff.core.v1.NodeSelectorTerm
-	36,  // 44: skiff.core.v1.NodeSelectorTerm.match_expressions:type_name -> skiff.core.v1.NodeSelectorRequirement
-	36,  // 45: skiff.core.v1.NodeSelectorTerm.match_fields:type_name -> skiff.core.v1.NodeSelectorRequirement
-	35,  // 46: skiff.core.v1.PreferredSchedulingTerm.preference:type_name -> skiff.core.v1.NodeSelectorTerm
-	40,  // 47: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
-	39,  // 48: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
-	86,  // 49: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	41,  // 50: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	41,  // 51: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	86,  // 52: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	86,  // 53: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	42,  // 54: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
-	42,  // 55: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
-	43,  // 56: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
-	44,  // 57: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
-	45,  // 58: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
-	86,  // 59: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	86,  // 60: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	86,  // 61: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	85,  // 62: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	0,   // 63: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
-	85,  // 64: skiff.core.v1.Node.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	49,  // 65: skiff.core.v1.Node.spec:type_name -> skiff.core.v1.NodeSpec
-	51,  // 66: skiff.core.v1.Node.status:type_name -> skiff.core.v1.NodeStatus
-	50,  // 67: skiff.core.v1.NodeSpec.taints:type_name -> skiff.core.v1.Taint
-	86,  // 68: skiff.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
-	78,  // 69: skiff.core.v1.NodeStatus.capacity:type_name -> skiff.core.v1.NodeStatus.CapacityEntry
-	79,  // 70: skiff.core.v1.NodeStatus.allocatable:type_name -> skiff.core.v1.NodeStatus.AllocatableEntry
-	52,  // 71: skiff.core.v1.NodeStatus.conditions:type_name -> skiff.core.v1.NodeCondition
-	53,  // 72: skiff.core.v1.NodeStatus.addresses:type_name -> skiff.core.v1.NodeAddress
-	54,  // 73: skiff.core.v1.NodeStatus.daemon_endpoints:type_name -> skiff.core.v1.NodeDaemonEndpoints
-	56,  // 74: skiff.core.v1.NodeStatus.node_info:type_name -> skiff.core.v1.NodeSystemInfo
-	57,  // 75: skiff.core.v1.NodeStatus.images:type_name -> skiff.core.v1.ContainerImage
-	86,  // 76: skiff.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
-	86,  // 77: skiff.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	55,  // 78: skiff.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> skiff.core.v1.DaemonEndpoint
-	85,  // 79: skiff.core.v1.Service.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	59,  // 80: skiff.core.v1.Service.spec:type_name -> skiff.core.v1.ServiceSpec
-	63,  // 81: skiff.core.v1.Service.status:type_name -> skiff.core.v1.ServiceStatus
-	62,  // 82: skiff.core.v1.ServiceSpec.ports:type_name -> skiff.core.v1.ServicePort
-	80,  // 83: skiff.core.v1.ServiceSpec.selector:type_name -> skiff.core.v1.ServiceSpec.SelectorEntry
-	60,  // 84: skiff.core.v1.ServiceSpec.session_affinity_config:type_name -> skiff.core.v1.SessionAffinityConfig
-	61,  // 85: skiff.core.v1.SessionAffinityConfig.client_ip:type_name -> skiff.core.v1.ClientIPConfig
-	64,  // 86: skiff.core.v1.ServiceStatus.load_balancer:type_name -> skiff.core.v1.LoadBalancerStatus
-	65,  // 87: skiff.core.v1.LoadBalancerStatus.ingress:type_name -> skiff.core.v1.LoadBalancerIngress
-	85,  // 88: skiff.core.v1.Endpoints.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	67,  // 89: skiff.core.v1.Endpoints.subsets:type_name -> skiff.core.v1.EndpointSubset
-	68,  // 90: skiff.core.v1.EndpointSubset.addresses:type_name -> skiff.core.v1.EndpointAddress
-	68,  // 91: skiff.core.v1.EndpointSubset.not_ready_addresses:type_name -> skiff.core.v1.EndpointAddress
-	69,  // 92: skiff.core.v1.EndpointSubset.ports:type_name -> skiff.core.v1.EndpointPort
-	0,   // 93: skiff.core.v1.EndpointAddress.target_ref:type_name -> skiff.core.v1.ObjectReference
-	85,  // 94: skiff.core.v1.Event.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	0,   // 95: skiff.core.v1.Event.involved_object:type_name -> skiff.core.v1.ObjectReference
-	71,  // 96: skiff.core.v1.Event.source:type_name -> skiff.core.v1.EventSource
-	86,  // 97: skiff.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
-	86,  // 98: skiff.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
-	86,  // 99: skiff.core.v1.Event.event_time:type_name -> google.protobuf.Timestamp
-	85,  // 100: skiff.core.v1.ConfigMap.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	81,  // 101: skiff.core.v1.ConfigMap.data:type_name -> skiff.core.v1.ConfigMap.DataEntry
-	82,  // 102: skiff.core.v1.ConfigMap.binary_data:type_name -> skiff.core.v1.ConfigMap.BinaryDataEntry
-	85,  // 103: skiff.core.v1.Secret.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	83,  // 104: skiff.core.v1.Secret.data:type_name -> skiff.core.v1.Secret.DataEntry
-	84,  // 105: skiff.core.v1.Secret.string_data:type_name -> skiff.core.v1.Secret.StringDataEntry
-	85,  // 106: skiff.core.v1.ServiceAccount.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	0,   // 107: skiff.core.v1.ServiceAccount.secrets:type_name -> skiff.core.v1.ObjectReference
-	1,   // 108: skiff.core.v1.ServiceAccount.image_pull_secrets:type_name -> skiff.core.v1.LocalObjectReference
-	109, // [109:109] is the sub-list for method output_type
-	109, // [109:109] is the sub-list for method input_type
-	109, // [109:109] is the sub-list for extension type_name
-	109, // [109:109] is the sub-list for extension extendee
-	0,   // [0:109] is the sub-list for field type_name
+	5,   // 3: skiff.core.v1.NamespaceStatus.conditions:type_name -> skiff.core.v1.NamespaceCondition
+	87,  // 4: skiff.core.v1.NamespaceCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	86,  // 5: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	8,   // 6: skiff.core.v1.Pod.spec:type_name -> skiff.core.v1.PodSpec
+	39,  // 7: skiff.core.v1.Pod.status:type_name -> skiff.core.v1.PodStatus
+	86,  // 8: skiff.core.v1.PodTemplateSpec.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	8,   // 9: skiff.core.v1.PodTemplateSpec.spec:type_name -> skiff.core.v1.PodSpec
+	26,  // 10: skiff.core.v1.PodSpec.volumes:type_name -> skiff.core.v1.Volume
+	9,   // 11: skiff.core.v1.PodSpec.init_containers:type_name -> skiff.core.v1.Container
+	9,   // 12: skiff.core.v1.PodSpec.containers:type_name -> skiff.core.v1.Container
+	76,  // 13: skiff.core.v1.PodSpec.node_selector:type_name -> skiff.core.v1.PodSpec.NodeSelectorEntry
+	33,  // 14: skiff.core.v1.PodSpec.affinity:type_name -> skiff.core.v1.Affinity
+	32,  // 15: skiff.core.v1.PodSpec.tolerations:type_name -> skiff.core.v1.Toleration
+	10,  // 16: skiff.core.v1.Container.ports:type_name -> skiff.core.v1.ContainerPort
+	16,  // 17: skiff.core.v1.Container.env_from:type_name -> skiff.core.v1.EnvFromSource
+	11,  // 18: skiff.core.v1.Container.env:type_name -> skiff.core.v1.EnvVar
+	19,  // 19: skiff.core.v1.Container.resources:type_name -> skiff.core.v1.ResourceRequirements
+	20,  // 20: skiff.core.v1.Container.volume_mounts:type_name -> skiff.core.v1.VolumeMount
+	21,  // 21: skiff.core.v1.Container.liveness_probe:type_name -> skiff.core.v1.Probe
+	21,  // 22: skiff.core.v1.Container.readiness_probe:type_name -> skiff.core.v1.Probe
+	21,  // 23: skiff.core.v1.Container.startup_probe:type_name -> skiff.core.v1.Probe
+	12,  // 24: skiff.core.v1.EnvVar.value_from:type_name -> skiff.core.v1.EnvVarSource
+	13,  // 25: skiff.core.v1.EnvVarSource.field_ref:type_name -> skiff.core.v1.ObjectFieldSelector
+	14,  // 26: skiff.core.v1.EnvVarSource.config_map_key_ref:type_name -> skiff.core.v1.ConfigMapKeySelector
+	15,  // 27: skiff.core.v1.EnvVarSource.secret_key_ref:type_name -> skiff.core.v1.SecretKeySelector
+	17,  // 28: skiff.core.v1.EnvFromSource.config_map_ref:type_name -> skiff.core.v1.ConfigMapEnvSource
+	18,  // 29: skiff.core.v1.EnvFromSource.secret_ref:type_name -> skiff.core.v1.SecretEnvSource
+	77,  // 30: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
+	78,  // 31: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
+	22,  // 32: skiff.core.v1.Probe.exec:type_name -> skiff.core.v1.ExecAction
+	23,  // 33: skiff.core.v1.Probe.http_get:type_name -> skiff.core.v1.HTTPGetAction
+	25,  // 34: skiff.core.v1.Probe.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
+	24,  // 35: skiff.core.v1.HTTPGetAction.http_headers:type_name -> skiff.core.v1.HTTPHeader
+	27,  // 36: skiff.core.v1.Volume.host_path:type_name -> skiff.core.v1.HostPathVolumeSource
+	28,  // 37: skiff.core.v1.Volume.empty_dir:type_name -> skiff.core.v1.EmptyDirVolumeSource
+	30,  // 38: skiff.core.v1.Volume.config_map:type_name -> skiff.core.v1.ConfigMapVolumeSource
+	31,  // 39: skiff.core.v1.Volume.secret:type_name -> skiff.core.v1.SecretVolumeSource
+	29,  // 40: skiff.core.v1.ConfigMapVolumeSource.items:type_name -> skiff.core.v1.KeyToPath
+	29,  // 41: skiff.core.v1.SecretVolumeSource.items:type_name -> skiff.core.v1.KeyToPath
+	34,  // 42: skiff.core.v1.Affinity.node_affinity:type_name -> skiff.core.v1.NodeAffinity
+	35,  // 43: skiff.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> skiff.core.v1.NodeSelector
+	38,  // 44: skiff.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> skiff.core.v1.PreferredSchedulingTerm
+	36,  // 45: skiff.core.v1.NodeSelector.node_selector_terms:type_name -> skiff.core.v1.NodeSelectorTerm
+	37,  // 46: skiff.core.v1.NodeSelectorTerm.match_expressions:type_name -> skiff.core.v1.NodeSelectorRequirement
+	37,  // 47: skiff.core.v1.NodeSelectorTerm.match_fields:type_name -> skiff.core.v1.NodeSelectorRequirement
+	36,  // 48: skiff.core.v1.PreferredSchedulingTerm.preference:type_name -> skiff.core.v1.NodeSelectorTerm
+	41,  // 49: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
+	40,  // 50: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
+	87,  // 51: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 52: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	42,  // 53: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	87,  // 54: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	87,  // 55: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	43,  // 56: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
+	43,  // 57: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
+	44,  // 58: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
+	45,  // 59: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
+	46,  // 60: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
+	87,  // 61: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	87,  // 62: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	87,  // 63: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	86,  // 64: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	0,   // 65: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
+	86,  // 66: skiff.core.v1.Node.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	50,  // 67: skiff.core.v1.Node.spec:type_name -> skiff.core.v1.NodeSpec
+	52,  // 68: skiff.core.v1.Node.status:type_name -> skiff.core.v1.NodeStatus
+	51,  // 69: skiff.core.v1.NodeSpec.taints:type_name -> skiff.core.v1.Taint
+	87,  // 70: skiff.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
+	79,  // 71: skiff.core.v1.NodeStatus.capacity:type_name -> skiff.core.v1.NodeStatus.CapacityEntry
+	80,  // 72: skiff.core.v1.NodeStatus.allocatable:type_name -> skiff.core.v1.NodeStatus.AllocatableEntry
+	53,  // 73: skiff.core.v1.NodeStatus.conditions:type_name -> skiff.core.v1.NodeCondition
+	54,  // 74: skiff.core.v1.NodeStatus.addresses:type_name -> skiff.core.v1.NodeAddress
+	55,  // 75: skiff.core.v1.NodeStatus.daemon_endpoints:type_name -> skiff.core.v1.NodeDaemonEndpoints
+	57,  // 76: skiff.core.v1.NodeStatus.node_info:type_name -> skiff.core.v1.NodeSystemInfo
+	58,  // 77: skiff.core.v1.NodeStatus.images:type_name -> skiff.core.v1.ContainerImage
+	87,  // 78: skiff.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	87,  // 79: skiff.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	56,  // 80: skiff.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> skiff.core.v1.DaemonEndpoint
+	86,  // 81: skiff.core.v1.Service.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	60,  // 82: skiff.core.v1.Service.spec:type_name -> skiff.core.v1.ServiceSpec
+	64,  // 83: skiff.core.v1.Service.status:type_name -> skiff.core.v1.ServiceStatus
+	63,  // 84: skiff.core.v1.ServiceSpec.ports:type_name -> skiff.core.v1.ServicePort
+	81,  // 85: skiff.core.v1.ServiceSpec.selector:type_name -> skiff.core.v1.ServiceSpec.SelectorEntry
+	61,  // 86: skiff.core.v1.ServiceSpec.session_affinity_config:type_name -> skiff.core.v1.SessionAffinityConfig
+	62,  // 87: skiff.core.v1.SessionAffinityConfig.client_ip:type_name -> skiff.core.v1.ClientIPConfig
+	65,  // 88: skiff.core.v1.ServiceStatus.load_balancer:type_name -> skiff.core.v1.LoadBalancerStatus
+	66,  // 89: skiff.core.v1.LoadBalancerStatus.ingress:type_name -> skiff.core.v1.LoadBalancerIngress
+	86,  // 90: skiff.core.v1.Endpoints.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	68,  // 91: skiff.core.v1.Endpoints.subsets:type_name -> skiff.core.v1.EndpointSubset
+	69,  // 92: skiff.core.v1.EndpointSubset.addresses:type_name -> skiff.core.v1.EndpointAddress
+	69,  // 93: skiff.core.v1.EndpointSubset.not_ready_addresses:type_name -> skiff.core.v1.EndpointAddress
+	70,  // 94: skiff.core.v1.EndpointSubset.ports:type_name -> skiff.core.v1.EndpointPort
+	0,   // 95: skiff.core.v1.EndpointAddress.target_ref:type_name -> skiff.core.v1.ObjectReference
+	86,  // 96: skiff.core.v1.Event.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	0,   // 97: skiff.core.v1.Event.involved_object:type_name -> skiff.core.v1.ObjectReference
+	72,  // 98: skiff.core.v1.Event.source:type_name -> skiff.core.v1.EventSource
+	87,  // 99: skiff.core.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
+	87,  // 100: skiff.core.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
+	87,  // 101: skiff.core.v1.Event.event_time:type_name -> google.protobuf.Timestamp
+	86,  // 102: skiff.core.v1.ConfigMap.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	82,  // 103: skiff.core.v1.ConfigMap.data:type_name -> skiff.core.v1.ConfigMap.DataEntry
+	83,  // 104: skiff.core.v1.ConfigMap.binary_data:type_name -> skiff.core.v1.ConfigMap.BinaryDataEntry
+	86,  // 105: skiff.core.v1.Secret.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	84,  // 106: skiff.core.v1.Secret.data:type_name -> skiff.core.v1.Secret.DataEntry
+	85,  // 107: skiff.core.v1.Secret.string_data:type_name -> skiff.core.v1.Secret.StringDataEntry
+	86,  // 108: skiff.core.v1.ServiceAccount.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	0,   // 109: skiff.core.v1.ServiceAccount.secrets:type_name -> skiff.core.v1.ObjectReference
+	1,   // 110: skiff.core.v1.ServiceAccount.image_pull_secrets:type_name -> skiff.core.v1.LocalObjectReference
+	111, // [111:111] is the sub-list for method output_type
+	111, // [111:111] is the sub-list for method input_type
+	111, // [111:111] is the sub-list for extension type_name
+	111, // [111:111] is the sub-list for extension extendee
+	0,   // [0:111] is the sub-list for field type_name
 }
 
 func init() { file_core_v1_types_proto_init() }
@@ -6080,30 +6181,30 @@ func file_core_v1_types_proto_init() {
 	if File_core_v1_types_proto != nil {
 		return
 	}
-	file_core_v1_types_proto_msgTypes[7].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[13].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[8].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[14].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[16].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[15].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[17].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[20].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[28].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[18].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[21].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[29].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[30].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[31].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[41].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[47].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[61].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[68].OneofWrappers = []any{}
-	file_core_v1_types_proto_msgTypes[72].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[32].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[42].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[48].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[62].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[69].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[73].OneofWrappers = []any{}
 	file_core_v1_types_proto_msgTypes[74].OneofWrappers = []any{}
+	file_core_v1_types_proto_msgTypes[75].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_core_v1_types_proto_rawDesc), len(file_core_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   85,
+			NumMessages:   86,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -17,12 +17,13 @@ type Kind struct {
 	Binding    bool // pods/binding
 	Log        bool // pods/log
 	Scale      bool // /scale
+	Finalize   bool // namespaces/finalize: the namespace controller's spec.finalizers
 }
 
 // Groups is the API: every kind Skiff serves.
 var Groups = []Group{
 	{Name: "", Package: "core", Version: "v1", Kinds: []Kind{
-		{Name: "Namespace", Plural: "namespaces", HasStatus: true},
+		{Name: "Namespace", Plural: "namespaces", HasStatus: true, Finalize: true},
 		{Name: "Pod", Plural: "pods", Namespaced: true, HasStatus: true, Binding: true, Log: true},
 		{Name: "Node", Plural: "nodes", HasStatus: true},
 		{Name: "Service", Plural: "services", Namespaced: true, HasStatus: true},

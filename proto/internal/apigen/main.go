@@ -169,6 +169,14 @@ service {{$k.Name}}Service {
     option (google.api.http) = {get: "{{$k.Path $ true "log"}}"};
   }
 {{- end}}
+{{- if $k.Finalize}}
+  rpc Finalize({{$k.Name}}Request) returns ({{$k.Name}}) {
+    option (google.api.http) = {
+      put: "{{$k.Path $ true "finalize"}}"
+      body: "object"
+    };
+  }
+{{- end}}
 {{- if $k.Scale}}
   rpc GetScale(skiff.meta.v1.GetOptions) returns (Scale) {
     option (google.api.http) = {get: "{{$k.Path $ true "scale"}}"};
