@@ -8,13 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"skiff.dev/kubelet/internal/nsdial"
 	"skiff.dev/kubelet/internal/podruntime"
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
@@ -201,7 +199,7 @@ func (w *worker) probeOnce(ctx context.Context, pod *corev1.Pod, spec *corev1.Co
 		}
 		tr := &http.Transport{
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return dialInNetNS(ctx, netns, network, addr)
+				return nsdial.Dial(ctx, netns, network, addr)
 			},
 			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as Kubernetes' HTTPS probes
 			DisableKeepAlives: true,
@@ -226,7 +224,7 @@ func (w *worker) probeOnce(ctx context.Context, pod *corev1.Pod, spec *corev1.Co
 		if s.GetHost() != "" {
 			host = s.GetHost()
 		}
-		conn, err := dialInNetNS(ctx, netns, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		conn, err := nsdial.Dial(ctx, netns, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			return err
 		}
@@ -246,40 +244,4 @@ func resolvePort(port string, spec *corev1.Container) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("port %q: no container port of that name", port)
-}
-
-// dialInNetNS connects from inside the network namespace at nsPath (empty:
-// the kubelet's own). The socket is made on a thread that entered the
-// namespace and is thrown away afterwards.
-func dialInNetNS(ctx context.Context, nsPath, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	if nsPath == "" {
-		return d.DialContext(ctx, network, addr)
-	}
-	type result struct {
-		conn net.Conn
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- result{err: fmt.Errorf("open netns %s: %w", nsPath, err)}
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			ch <- result{err: fmt.Errorf("unshare: %w", err)}
-			return
-		}
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("enter netns %s: %w", nsPath, err)}
-			return
-		}
-		conn, err := d.DialContext(ctx, network, addr)
-		ch <- result{conn, err}
-	}()
-	r := <-ch
-	return r.conn, r.err
 }

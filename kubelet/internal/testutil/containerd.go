@@ -1,4 +1,7 @@
-package kubelettest
+// Package testutil is the kubelet's test harness: a containerd daemon of the
+// test's own, lab network namespaces for pods, and a kubelet wired to a real
+// in-process apiserver.
+package testutil
 
 import (
 	"bytes"
@@ -34,11 +37,11 @@ func StartContainerd(t testing.TB) *Containerd {
 	t.Helper()
 	c, err := StartContainerdDir("")
 	if err != nil {
-		t.Fatalf("kubelettest: %v", err)
+		t.Fatalf("testutil: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := c.Stop(); err != nil {
-			t.Errorf("kubelettest: %v", err)
+			t.Errorf("testutil: %v", err)
 		}
 	})
 	return c
