@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,6 +77,8 @@ type Runtime struct {
 	client *containerd.Client
 	auth   map[string]authEntry
 
+	closed atomic.Bool
+
 	pullMu sync.Mutex
 	pulls  map[string]*pull // in flight, by reference
 }
@@ -109,7 +112,10 @@ func New(lg *zap.Logger, cfg Config) (*Runtime, error) {
 }
 
 // Close closes the connection; containers keep running.
-func (r *Runtime) Close() error { return r.client.Close() }
+func (r *Runtime) Close() error {
+	r.closed.Store(true)
+	return r.client.Close()
+}
 
 // Version is containerd's version.
 func (r *Runtime) Version(ctx context.Context) (string, error) {
@@ -385,8 +391,19 @@ func (r *Runtime) create(ctx context.Context, pod PodRef, name string, restart i
 func (r *Runtime) watch(ctx context.Context, cont containerd.Container, task containerd.Task, c *Container, exitCh <-chan containerd.ExitStatus) {
 	st := <-exitCh
 	code, _, err := st.Result()
+	for err != nil {
+		// Lost containerd, not the container: wait again, unless closed.
+		if r.closed.Load() {
+			return
+		}
+		time.Sleep(time.Second)
+		if exitCh, err = task.Wait(ctx); err == nil {
+			st = <-exitCh
+			code, _, err = st.Result()
+		}
+	}
 	finished := st.ExitTime()
-	if err != nil || finished.IsZero() {
+	if finished.IsZero() {
 		finished = time.Now()
 	}
 	reason := "Completed"

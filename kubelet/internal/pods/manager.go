@@ -213,3 +213,10 @@ func (m *Manager) collectOrphans(ctx context.Context) {
 func podKey(p *corev1.Pod) string {
 	return fmt.Sprintf("%s/%s", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName())
 }
+
+// ServiceCached reports whether the kubelet's cache holds a Service, whose
+// env vars containers started from now on get.
+func (m *Manager) ServiceCached(namespace, name string) (*corev1.Service, bool) {
+	s, err := m.services.Get(namespace, name)
+	return s, err == nil
+}
