@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"skiff.dev/kubelet/internal/server"
 	"skiff.dev/kubelet/internal/testutil"
@@ -86,4 +87,124 @@ func TestPodRunsAndAnswers(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSharedLocalhostAndVolumes: two containers of a pod share localhost,
+// the hostname and an emptyDir; a configMap volume shows its keys as files.
+func TestSharedLocalhostAndVolumes(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	ctx := context.Background()
+	if _, err := k.Client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+		Metadata: &metav1.ObjectMeta{Name: "settings", Namespace: "default"}, Data: map[string]string{"greeting": "hello"},
+	}); err != nil {
+		t.Fatalf("create configmap: %v", err)
+	}
+	a := testServer("a", "--listen=:8080", "--write-file=/shared/msg=from-a")
+	a.VolumeMounts = []*corev1.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+	b := testServer("b", "--listen=:8081")
+	b.VolumeMounts = []*corev1.VolumeMount{{Name: "shared", MountPath: "/data"}, {Name: "cfg", MountPath: "/etc/cfg"}}
+	pod := testPod("duo", a, b)
+	pod.Spec.Volumes = []*corev1.Volume{
+		{Name: "shared", EmptyDir: &corev1.EmptyDirVolumeSource{}},
+		{Name: "cfg", ConfigMap: &corev1.ConfigMapVolumeSource{Name: "settings"}},
+	}
+	k.CreatePod(t, pod)
+	p := k.WaitPod(t, "default", "duo", waitLong, "running and ready", func(p *corev1.Pod) bool { return running(p) && ready(p) })
+	ip := p.GetStatus().GetPodIp()
+	for _, tc := range []struct{ path, want string }{
+		{"/fetch?url=http://127.0.0.1:8080/", "duo\n"}, // a, over the pod's localhost, with the pod's hostname
+		{"/file?path=/data/msg", "from-a"},             // written by a into the emptyDir
+		{"/file?path=/etc/cfg/greeting", "hello"},      // the configMap
+		{"/", "duo\n"},
+	} {
+		eventually(t, 30*time.Second, "GET "+tc.path, func() error {
+			code, body, err := k.Get(ip, 8081, tc.path)
+			if err != nil || code != 200 || body != tc.want {
+				return fmt.Errorf("= %d %q %v, want 200 %q", code, body, err, tc.want)
+			}
+			return nil
+		})
+	}
+}
+
+// TestMemoryLimitOOMKilled: the memory limit is the container's cgroup
+// limit, and going over it kills the container with reason OOMKilled.
+func TestMemoryLimitOOMKilled(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	c := testServer("hog")
+	c.Resources = &corev1.ResourceRequirements{Limits: map[string]string{"memory": "48Mi", "cpu": "500m"}}
+	pod := testPod("hog", c)
+	pod.Spec.RestartPolicy = "Never"
+	k.CreatePod(t, pod)
+	p := k.WaitPod(t, "default", "hog", waitLong, "running", running)
+	id := strings.TrimPrefix(containerStatus(p, "hog").GetContainerId(), "containerd://")
+	if got := testutil.CgroupValue(k.Namespace, id, "memory", "memory.limit_in_bytes", "memory.max"); got != fmt.Sprint(48<<20) {
+		t.Errorf("memory limit in the cgroup = %q, want %d", got, 48<<20)
+	}
+	if got := testutil.CgroupValue(k.Namespace, id, "cpu", "cpu.cfs_quota_us", "cpu.max"); got != "50000" && !strings.HasPrefix(got, "50000 ") {
+		t.Errorf("cpu quota in the cgroup = %q, want 50000", got)
+	}
+	_, _, _ = k.Get(p.GetStatus().GetPodIp(), 8080, "/alloc?mb=200")
+	p = k.WaitPod(t, "default", "hog", waitLong, "Failed", func(p *corev1.Pod) bool { return p.GetStatus().GetPhase() == "Failed" })
+	term := containerStatus(p, "hog").GetState().GetTerminated()
+	if term.GetReason() != "OOMKilled" || term.GetExitCode() != 137 {
+		t.Errorf("terminated %v, want reason OOMKilled, exit code 137", term)
+	}
+}
+
+// TestLivenessRestarts: a failing liveness probe restarts the container,
+// and restartCount grows with each restart.
+func TestLivenessRestarts(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	c := testServer("app")
+	c.LivenessProbe = &corev1.Probe{HttpGet: &corev1.HTTPGetAction{Path: "/healthz", Port: "8080"}, PeriodSeconds: 1, FailureThreshold: 2}
+	k.CreatePod(t, testPod("live", c))
+	for restarts := int32(1); restarts <= 2; restarts++ {
+		p := k.WaitPod(t, "default", "live", waitLong, "running", func(p *corev1.Pod) bool {
+			return running(p) && containerStatus(p, "app").GetState().GetRunning() != nil
+		})
+		code, _, err := k.Get(p.GetStatus().GetPodIp(), 8080, "/fail")
+		if err != nil || code != 200 {
+			t.Fatalf("GET /fail = %d %v", code, err)
+		}
+		p = k.WaitPod(t, "default", "live", waitLong, fmt.Sprintf("restarted %d times", restarts), func(p *corev1.Pod) bool {
+			return containerStatus(p, "app").GetRestartCount() >= restarts
+		})
+		if last := containerStatus(p, "app").GetLastState().GetTerminated(); last == nil || last.GetFinishedAt() == nil {
+			t.Errorf("lastState %v, want the terminated run", containerStatus(p, "app").GetLastState())
+		}
+	}
+	ev := reasons(t, k, "live")
+	for _, want := range []string{"Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500", "Killing: Container app failed liveness probe, will be restarted"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("events lack %q:\n%s", want, ev)
+		}
+	}
+}
+
+// TestReadinessFlipsReady: the readiness probe drives the Ready condition
+// both ways while the container keeps running.
+func TestReadinessFlipsReady(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	c := testServer("app")
+	c.ReadinessProbe = &corev1.Probe{HttpGet: &corev1.HTTPGetAction{Path: "/ready", Port: "8080"}, PeriodSeconds: 1, FailureThreshold: 1}
+	k.CreatePod(t, testPod("ready", c))
+	p := k.WaitPod(t, "default", "ready", waitLong, "ready", func(p *corev1.Pod) bool { return running(p) && ready(p) })
+	ip := p.GetStatus().GetPodIp()
+	if _, _, err := k.Get(ip, 8080, "/unready"); err != nil {
+		t.Fatal(err)
+	}
+	p = k.WaitPod(t, "default", "ready", waitLong, "not ready", func(p *corev1.Pod) bool { return !ready(p) })
+	if condition(p, "ContainersReady") != "False" || p.GetStatus().GetPhase() != "Running" || containerStatus(p, "app").GetRestartCount() != 0 {
+		t.Errorf("unready pod: ContainersReady %s phase %s restarts %d, want False Running 0", condition(p, "ContainersReady"),
+			p.GetStatus().GetPhase(), containerStatus(p, "app").GetRestartCount())
+	}
+	if _, _, err := k.Get(ip, 8080, "/ready?set=1"); err != nil {
+		t.Fatal(err)
+	}
+	k.WaitPod(t, "default", "ready", waitLong, "ready again", ready)
 }

@@ -93,7 +93,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.trac
 	defer logf.Close()
 	c.cmd = exec.Command("containerd", "--config", cfgPath)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// No Pdeathsig: it fires when the forking thread ends, and threads locked
+	// to a network namespace end on purpose.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("containerd: start (is Debian's containerd installed?): %w", err)
 	}
@@ -156,4 +158,19 @@ func UnmountUnder(dir string) {
 	for i := len(points) - 1; i >= 0; i-- {
 		_ = unix.Unmount(points[i], unix.MNT_DETACH)
 	}
+}
+
+// CgroupValue reads a setting of a container's cgroup, which containerd
+// puts at /<namespace>/<id>: v1File in the controller's hierarchy (cgroup
+// v1), else v2File in the unified one. Empty when there is neither.
+func CgroupValue(namespace, id, controller, v1File, v2File string) string {
+	for _, p := range []string{
+		filepath.Join("/sys/fs/cgroup", controller, namespace, id, v1File),
+		filepath.Join("/sys/fs/cgroup", namespace, id, v2File),
+	} {
+		if b, err := os.ReadFile(p); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return ""
 }

@@ -60,7 +60,12 @@ func run(m *testing.M) int {
 	}
 	defer env.Teardown()
 	shared = env
-	return m.Run()
+	code := m.Run()
+	if code != 0 {
+		log := env.Containerd.Log()
+		fmt.Fprintf(os.Stderr, "containerd's log (last 8 kB):\n%s\n", log[max(0, len(log)-8192):])
+	}
+	return code
 }
 
 // Setup builds the images into a temp dir and starts containerd.
