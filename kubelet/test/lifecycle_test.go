@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"skiff.dev/kubelet/internal/images"
 	"skiff.dev/kubelet/internal/logs"
 	"skiff.dev/kubelet/internal/testutil"
 	"skiff.dev/proto/client"
@@ -80,5 +81,30 @@ func TestRestartKeepsContainers(t *testing.T) {
 	cs, err := k2.Runtime.List(context.Background())
 	if err != nil || len(cs) != 2 {
 		t.Errorf("containers after restart: %d (%v), want 2 (sandbox and app)", len(cs), err)
+	}
+}
+
+// TestImageFromRegistry: an image not in --image-dir is pulled from a
+// registry on loopback (plain HTTP, as containerd's CRI allows), with
+// Kubernetes' Pulling and Pulled events.
+func TestImageFromRegistry(t *testing.T) {
+	t.Parallel()
+	reg := testutil.StartRegistry(t)
+	if err := reg.Push(testutil.ImageArchive(images.TestServer), "lab/web", "2.0"); err != nil {
+		t.Fatal(err)
+	}
+	k := testutil.Start(t, testutil.Options{})
+	image := reg.Host + "/lab/web:2.0"
+	k.CreatePod(t, testPod("pulled", &corev1.Container{Name: "app", Image: image}))
+	p := k.WaitPod(t, "default", "pulled", waitLong, "running and ready", func(p *corev1.Pod) bool { return running(p) && ready(p) })
+	code, body, err := k.Get(p.GetStatus().GetPodIp(), 8080, "/")
+	if err != nil || code != 200 || strings.TrimSpace(body) != "pulled" {
+		t.Errorf("GET / = %d %q %v", code, body, err)
+	}
+	ev := reasons(t, k, "pulled")
+	for _, want := range []string{fmt.Sprintf("Pulling: Pulling image %q", image), fmt.Sprintf("Pulled: Successfully pulled image %q in ", image)} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("events lack %q:\n%s", want, ev)
+		}
 	}
 }

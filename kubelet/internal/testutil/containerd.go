@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -135,11 +136,57 @@ func (c *Containerd) Stop() error {
 			<-c.done
 		}
 	}
+	c.killShims()
 	UnmountUnder(c.Dir)
 	if err := os.RemoveAll(c.Dir); err != nil {
 		return fmt.Errorf("containerd: remove %s: %w", c.Dir, err)
 	}
 	return nil
+}
+
+// killShims kills, by PID, the shims this daemon started (their command
+// line names its socket) and their containers' processes: what a test
+// that failed midway may have left running.
+func (c *Containerd) killShims() {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("containerd-shim")) || !bytes.Contains(b, []byte(c.Address+"\x00")) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil {
+			continue
+		}
+		for _, child := range childrenOf(pid) {
+			_ = syscall.Kill(child, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, s := range stats {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			if child, err := strconv.Atoi(filepath.Base(filepath.Dir(s))); err == nil {
+				out = append(out, child)
+			}
+		}
+	}
+	return out
 }
 
 // UnmountUnder lazily unmounts every mount point under dir, deepest first.
