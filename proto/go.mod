@@ -3,6 +3,7 @@ module skiff.dev/proto
 go 1.26.0
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0
 	github.com/spf13/pflag v1.0.10
 	github.com/spf13/viper v1.21.0

@@ -37,6 +37,8 @@ type Options struct {
 	ClientCAFile string
 	// Logger receives the kubelet's logs; nil logs to the test on failure only.
 	Logger *zap.Logger
+	// Exec runs the commands of /exec; nil answers 501.
+	Exec server.ExecFunc
 }
 
 // Server is a running kubelet API.
@@ -65,7 +67,7 @@ func Start(t testing.TB, opts Options) *Server {
 	secure := opts.CertFile != ""
 	srv, err := server.New(lg.Named("kubelet"), server.Config{
 		LogRoot: root, PodLookup: opts.PodLookup, FollowPollInterval: 20 * time.Millisecond,
-		CertFile: opts.CertFile, KeyFile: opts.KeyFile, ClientCAFile: opts.ClientCAFile, Insecure: !secure,
+		CertFile: opts.CertFile, KeyFile: opts.KeyFile, ClientCAFile: opts.ClientCAFile, Insecure: !secure, Exec: opts.Exec,
 	})
 	if err != nil {
 		t.Fatalf("kubelettest: %v", err)

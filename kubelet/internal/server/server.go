@@ -52,6 +52,9 @@ type Config struct {
 	// Insecure serves plain HTTP with no authentication (development only).
 	Insecure bool
 
+	// Exec runs a command in a container for /exec; nil answers 501.
+	Exec ExecFunc
+
 	// Now is the clock of sinceSeconds; nil is time.Now.
 	Now func() time.Time
 }
@@ -107,6 +110,7 @@ func New(lg *zap.Logger, cfg Config) (*Server, error) {
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	s.mux.Handle("GET /containerLogs/{namespace}/{pod}/{container}", s.authenticated(http.HandlerFunc(s.containerLogs)))
+	s.mux.Handle("/exec/{namespace}/{pod}/{container}", s.authenticated(http.HandlerFunc(s.exec)))
 	return s, nil
 }
 
