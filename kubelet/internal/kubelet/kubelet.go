@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"skiff.dev/kubelet/internal/network"
 	"skiff.dev/kubelet/internal/podruntime"
 	"skiff.dev/kubelet/internal/pods"
 	"skiff.dev/proto/client"
@@ -70,4 +71,18 @@ func (k *Kubelet) Run(ctx context.Context) error {
 // Lookup finds the uid of a pod of this node, for the log API.
 func (k *Kubelet) Lookup(namespace, name string) (string, bool) {
 	return k.Manager.Lookup(namespace, name)
+}
+
+// NetworkOf adapts the network manager to what the pod workers use.
+func NetworkOf(m *network.Manager) pods.Network { return netAdapter{m} }
+
+type netAdapter struct{ m *network.Manager }
+
+func (a netAdapter) SetUpPod(ctx context.Context, uid, namespace, name string) (pods.PodNetwork, error) {
+	r, err := a.m.SetUpPod(ctx, network.PodRef{UID: uid, Namespace: namespace, Name: name})
+	return pods.PodNetwork{NetNSPath: r.NetNSPath, IP: r.IP}, err
+}
+
+func (a netAdapter) TearDownPod(ctx context.Context, uid string) error {
+	return a.m.TearDownPod(ctx, uid)
 }

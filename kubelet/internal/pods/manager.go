@@ -220,3 +220,6 @@ func (m *Manager) ServiceCached(namespace, name string) (*corev1.Service, bool) 
 	s, err := m.services.Get(namespace, name)
 	return s, err == nil
 }
+
+// SetHostIP sets the node's IP (pods' hostIP) before Run.
+func (m *Manager) SetHostIP(ip string) { m.cfg.HostIP = ip }

@@ -304,3 +304,6 @@ func (k *Kubelet) Get(ip string, port int, path string) (int, string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
 }
+
+// Shared is what the test binary's tests share (after Main).
+func Shared() *Env { return shared }

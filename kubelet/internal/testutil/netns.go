@@ -139,3 +139,18 @@ func (n *Node) Pods() int {
 func (n *Node) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	return nsdial.Dial(ctx, n.Path, network, addr)
 }
+
+// NewNetNS makes an empty network namespace (loopback up) named skk-…,
+// deleted in the test's cleanup, and returns its path.
+func NewNetNS(t testing.TB) string {
+	t.Helper()
+	name := randName("skk-h")
+	t.Cleanup(func() { _ = ip("netns", "del", name) })
+	if err := ip("netns", "add", name); err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	if err := ip("-n", name, "link", "set", "lo", "up"); err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	return "/run/netns/" + name
+}
