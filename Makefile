@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
 MODULES := proto apiserver ctl e2e kubelet scheduler
-COMPONENTS := apiserver ctl scheduler
+COMPONENTS := apiserver ctl kubelet scheduler
 
 # Pinned code generators: `make proto` output depends only on these and on
 # Debian's protoc (protobuf-compiler).
@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PROTOC_GEN_GATEWAY := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0
 PROTOC_GEN_OPENAPI := github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0
 
-.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler tools clean
+.PHONY: all build test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-kubelet images tools clean
 
 all: build
 
@@ -54,6 +54,14 @@ fmt:
 ## bench-scheduler: pods/s and binding latency of skiff-scheduler, 1,000 nodes x 3,000 pods through a real apiserver
 bench-scheduler:
 	cd scheduler && SKIFF_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestSchedulerThroughput ./internal/scheduler | grep -E 'RESULT|PASS|FAIL|ok'
+
+## images: the project's container images (static Go binaries on an empty base) as OCI archives in _output/images, no Docker
+images:
+	cd kubelet && CGO_ENABLED=0 $(GO) run ./cmd/skiff-mkimage --out $(CURDIR)/_output/images
+
+## bench-kubelet: pod startup latency (30 pods at once) and kubelet RSS/CPU at 30 and 100 pods, real containerd; appends to docs/benchmarks.md (as root)
+bench-kubelet:
+	cd kubelet && SKIFF_BENCH=1 SKIFF_BENCH_OUT=$(CURDIR)/docs/benchmarks.md $(GO) test -count=1 -v -timeout 30m -run TestBenchKubelet ./test | grep -E 'RESULT|PASS|FAIL|ok'
 
 ## tools: the pinned protoc plugins
 tools: $(TOOLS)/.stamp
