@@ -239,4 +239,3 @@ func containerdVersion() string {
 	f := strings.Fields(string(out))
 	return f[len(f)-1]
 }
-

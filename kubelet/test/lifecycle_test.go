@@ -108,3 +108,25 @@ func TestImageFromRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftoversCollected: a pod deleted while the kubelet was down leaves
+// containers and a network behind; the restarted kubelet removes them.
+func TestLeftoversCollected(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	k.CreatePod(t, testPod("gone", testServer("app")))
+	k.WaitPod(t, "default", "gone", waitLong, "running", running)
+	k.Stop()
+	zero := int64(0)
+	if err := k.Client.CoreV1().Pods("default").Delete(context.Background(), "gone", client.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	k2 := k.Restart(t)
+	eventually(t, waitLong, "leftovers removed", func() error {
+		cs, err := k2.Runtime.List(context.Background())
+		if err != nil || len(cs) != 0 || k2.Node.Pods() != 0 {
+			return fmt.Errorf("%d containers (%v), %d networks left", len(cs), err, k2.Node.Pods())
+		}
+		return nil
+	})
+}

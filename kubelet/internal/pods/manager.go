@@ -18,6 +18,7 @@ import (
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/informer"
+	"skiff.dev/proto/labels"
 )
 
 // PodNetwork is where a pod's network lives.
@@ -32,6 +33,12 @@ type PodNetwork struct {
 type Network interface {
 	SetUpPod(ctx context.Context, uid, namespace, name string) (PodNetwork, error)
 	TearDownPod(ctx context.Context, uid string) error
+}
+
+// NetworkLister is a Network that knows which pods it has set up, so that
+// networks of pods deleted while the kubelet was down are torn down.
+type NetworkLister interface {
+	PodUIDs() []string
 }
 
 // Config configures the pod manager.
@@ -188,10 +195,29 @@ func (m *Manager) gcLoop(ctx context.Context) {
 }
 
 func (m *Manager) collectOrphans(ctx context.Context) {
+	known := map[string]bool{}
+	for _, p := range m.pods.List(labels.Everything()) {
+		known[p.GetMetadata().GetUid()] = true
+	}
 	m.mu.Lock()
-	orphans := m.found
-	m.found = map[string][]*podruntime.Container{}
+	orphans := map[string][]*podruntime.Container{}
+	for uid, cs := range m.found {
+		if !known[uid] {
+			orphans[uid] = cs
+			delete(m.found, uid)
+		}
+	}
+	for uid := range m.workers {
+		known[uid] = true
+	}
 	m.mu.Unlock()
+	if lister, ok := m.net.(NetworkLister); ok {
+		for _, uid := range lister.PodUIDs() {
+			if _, ok := orphans[uid]; !ok && !known[uid] {
+				orphans[uid] = nil
+			}
+		}
+	}
 	for uid, cs := range orphans {
 		m.lg.Info("removing containers of a pod no longer on this node", zap.String("uid", uid), zap.Int("containers", len(cs)))
 		for _, c := range cs {

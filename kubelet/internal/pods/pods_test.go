@@ -13,9 +13,9 @@ import (
 
 func TestPhase(t *testing.T) {
 	tests := []struct {
-		policy                               string
+		policy                              string
 		pending, running, succeeded, failed int
-		want                                 string
+		want                                string
 	}{
 		{"Always", 1, 1, 0, 0, "Pending"},
 		{"Always", 0, 2, 0, 0, "Running"},

@@ -196,6 +196,12 @@ func (w *worker) sync(ctx context.Context) bool {
 		}
 	}
 	w.writeStatus(ctx, pod)
+	if w.terminal && w.sandbox != nil && w.sandbox.State().Running {
+		// A finished pod keeps its record, not its sandbox.
+		if err := w.m.rt.Stop(ctx, w.sandbox, 0); err != nil && ctx.Err() == nil {
+			w.lg.Warn("stop the sandbox of a finished pod", zap.Error(err))
+		}
+	}
 	return false
 }
 
@@ -248,7 +254,7 @@ func (w *worker) ensureSandbox(ctx context.Context, pod *corev1.Pod) error {
 			ref.IP = w.net.IP.String()
 		}
 	}
-	if err := w.ensureImage(ctx, pod, w.m.rt.PauseImage(), podruntime.PullIfNotPresent, nil); err != nil {
+	if err := w.ensureImage(ctx, pod, w.m.rt.PauseImage(), w.m.rt.PauseImage(), podruntime.PullIfNotPresent, nil); err != nil {
 		return err
 	}
 	sb, err := w.m.rt.StartSandbox(ctx, ref, w.attempt)
@@ -261,11 +267,11 @@ func (w *worker) ensureSandbox(ctx context.Context, pod *corev1.Pod) error {
 }
 
 // ensureImage makes an image present per policy, with Kubernetes' events.
-func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, ref, policy string, cs *containerState) error {
+func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, ref, image, policy string, cs *containerState) error {
 	start := time.Now()
 	pulled, err := w.m.rt.EnsureImage(ctx, ref, policy, func() {
 		if cs != nil {
-			w.event(pod, client.EventTypeNormal, "Pulling", "Pulling image %q", ref)
+			w.event(pod, client.EventTypeNormal, "Pulling", "Pulling image %q", image)
 		}
 	})
 	if cs == nil {
@@ -273,15 +279,15 @@ func (w *worker) ensureImage(ctx context.Context, pod *corev1.Pod, ref, policy s
 	}
 	switch {
 	case errors.Is(err, podruntime.ErrImageNeverPull):
-		cs.waitingReason, cs.waitingMessage = "ErrImageNeverPull", fmt.Sprintf("Container image %q is not present with pull policy of Never", ref)
+		cs.waitingReason, cs.waitingMessage = "ErrImageNeverPull", fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
 		w.event(pod, client.EventTypeWarning, "ErrImageNeverPull", "%s", cs.waitingMessage)
 	case err != nil:
 		cs.waitingReason, cs.waitingMessage = "ErrImagePull", err.Error()
-		w.event(pod, client.EventTypeWarning, "Failed", "Failed to pull image %q: %v", ref, err)
+		w.event(pod, client.EventTypeWarning, "Failed", "Failed to pull image %q: %v", image, err)
 	case pulled:
-		w.event(pod, client.EventTypeNormal, "Pulled", "Successfully pulled image %q in %s", ref, time.Since(start).Round(time.Millisecond))
+		w.event(pod, client.EventTypeNormal, "Pulled", "Successfully pulled image %q in %s", image, time.Since(start).Round(time.Millisecond))
 	default:
-		w.event(pod, client.EventTypeNormal, "Pulled", "Container image %q already present on machine", ref)
+		w.event(pod, client.EventTypeNormal, "Pulled", "Container image %q already present on machine", image)
 	}
 	return err
 }
@@ -368,7 +374,7 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, spec *core
 	if policy == "" {
 		policy = podruntime.DefaultPullPolicy(spec.GetImage())
 	}
-	if err := w.ensureImage(ctx, pod, ref, policy, cs); err != nil {
+	if err := w.ensureImage(ctx, pod, ref, spec.GetImage(), policy, cs); err != nil {
 		return err
 	}
 	cspec, err := w.containerSpec(ctx, pod, spec, ref)

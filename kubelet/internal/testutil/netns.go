@@ -154,3 +154,14 @@ func NewNetNS(t testing.TB) string {
 	}
 	return "/run/netns/" + name
 }
+
+// PodUIDs are the pods with a network.
+func (n *Node) PodUIDs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var uids []string
+	for uid := range n.pods {
+		uids = append(uids, uid)
+	}
+	return uids
+}
