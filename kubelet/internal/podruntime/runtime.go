@@ -79,6 +79,10 @@ type Runtime struct {
 
 	closed atomic.Bool
 
+	exitMu    sync.Mutex
+	tracked   map[string]*Container // running containers, by ID
+	stopExits context.CancelFunc
+
 	pullMu sync.Mutex
 	pulls  map[string]*pull // in flight, by reference
 }
@@ -114,6 +118,11 @@ func New(lg *zap.Logger, cfg Config) (*Runtime, error) {
 // Close closes the connection; containers keep running.
 func (r *Runtime) Close() error {
 	r.closed.Store(true)
+	r.exitMu.Lock()
+	if r.stopExits != nil {
+		r.stopExits()
+	}
+	r.exitMu.Unlock()
 	return r.client.Close()
 }
 
@@ -374,44 +383,42 @@ func (r *Runtime) create(ctx context.Context, pod PodRef, name string, restart i
 		r.removeContainer(ctx, cont)
 		return nil, fmt.Errorf("create task of container %q of pod %s/%s: %w", name, pod.Namespace, pod.Name, err)
 	}
-	exitCh, err := task.Wait(ctx)
-	if err != nil {
+	if _, err := r.track(ctx, c); err != nil {
 		_, _ = task.Delete(ctx, containerd.WithProcessKill)
 		r.removeContainer(ctx, cont)
-		return nil, fmt.Errorf("wait for container %q of pod %s/%s: %w", name, pod.Namespace, pod.Name, err)
+		return nil, fmt.Errorf("watch container %q of pod %s/%s: %w", name, pod.Namespace, pod.Name, err)
 	}
+	c.mu.Lock()
+	c.state.Running = true // until its exit, which may come before Start returns
+	c.mu.Unlock()
 	if err := task.Start(ctx); err != nil {
+		r.untrack(c.ID)
 		_, _ = task.Delete(ctx, containerd.WithProcessKill)
 		r.removeContainer(ctx, cont)
 		return nil, fmt.Errorf("start container %q of pod %s/%s: %w", name, pod.Namespace, pod.Name, err)
 	}
 	now := time.Now()
-	c.state = State{Running: true, StartedAt: now}
-	c.pid = task.Pid()
+	c.mu.Lock()
+	c.state.StartedAt = now
+	if c.state.Running {
+		c.pid = task.Pid()
+	}
+	c.mu.Unlock()
 	if _, err := cont.SetLabels(ctx, map[string]string{LabelStartedAt: now.UTC().Format(time.RFC3339Nano)}); err != nil {
 		r.lg.Warn("label container", zap.String("container", id), zap.Error(err))
 	}
-	go r.watch(context.WithoutCancel(ctx), cont, task, c, exitCh)
 	return c, nil
 }
 
-// watch waits for a task to exit, then records its exit (code, reason,
-// time) on the container's labels and deletes the task.
-func (r *Runtime) watch(ctx context.Context, cont containerd.Container, task containerd.Task, c *Container, exitCh <-chan containerd.ExitStatus) {
-	st := <-exitCh
-	code, _, err := st.Result()
-	for err != nil {
-		// Lost containerd, not the container: wait again, unless closed.
-		if r.closed.Load() {
-			return
-		}
-		time.Sleep(time.Second)
-		if exitCh, err = task.Wait(ctx); err == nil {
-			st = <-exitCh
-			code, _, err = st.Result()
-		}
+// exited records the exit of a container's task (code, reason, time) on
+// its labels and deletes the task.
+func (r *Runtime) exited(ctx context.Context, c *Container, code uint32, finished time.Time) {
+	cont, err := r.client.LoadContainer(ctx, c.ID)
+	if err != nil {
+		r.lg.Warn("load exited container", zap.String("container", c.ID), zap.Error(err))
+		r.markExited(c, int(code), "Error", finished)
+		return
 	}
-	finished := st.ExitTime()
 	if finished.IsZero() {
 		finished = time.Now()
 	}
@@ -421,6 +428,10 @@ func (r *Runtime) watch(ctx context.Context, cont containerd.Container, task con
 	}
 	if r.oomKilled(ctx, cont) {
 		reason = "OOMKilled"
+	}
+	task, err := cont.Task(ctx, nil)
+	if err != nil {
+		task = nil
 	}
 	r.finish(ctx, cont, task, c, int(code), reason, finished)
 }
@@ -436,10 +447,14 @@ func (r *Runtime) finish(ctx context.Context, cont containerd.Container, task co
 	}); err != nil && !errdefs.IsNotFound(err) {
 		r.lg.Warn("label container", zap.String("container", c.ID), zap.Error(err))
 	}
+	r.markExited(c, code, reason, finished)
+}
+
+func (r *Runtime) markExited(c *Container, code int, reason string, finished time.Time) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.state.Running, c.state.ExitCode, c.state.Reason, c.state.FinishedAt = false, code, reason, finished
 	c.pid = 0
-	c.mu.Unlock()
 	select {
 	case <-c.exited:
 	default:
@@ -576,13 +591,15 @@ func (r *Runtime) List(ctx context.Context) ([]*Container, error) {
 			out = append(out, c)
 			continue
 		}
-		exitCh, err := task.Wait(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("wait for container %s: %w", cont.ID(), err)
-		}
 		c.state.Running = true
 		c.pid = task.Pid()
-		go r.watch(context.WithoutCancel(ctx), cont, task, c, exitCh)
+		if c, err = r.track(ctx, c); err != nil {
+			return nil, fmt.Errorf("watch container %s: %w", cont.ID(), err)
+		}
+		// It may have exited while no one watched.
+		if st, err := task.Status(ctx); err == nil && st.Status == containerd.Stopped {
+			r.handleExit(c.ID, st.ExitStatus, st.ExitTime)
+		}
 		out = append(out, c)
 	}
 	return out, nil
