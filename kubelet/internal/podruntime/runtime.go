@@ -39,7 +39,6 @@ const (
 	LabelPodIP        = "skiff.dev/pod-ip"
 	LabelExitCode     = "skiff.dev/exit-code"
 	LabelReason       = "skiff.dev/reason"
-	LabelStartedAt    = "skiff.dev/started-at"
 	LabelFinishedAt   = "skiff.dev/finished-at"
 )
 
@@ -201,7 +200,6 @@ func containerFromLabels(id string, labels map[string]string) *Container {
 			NetNSPath: labels[LabelNetNS], IP: labels[LabelPodIP]},
 		exited: make(chan struct{}),
 	}
-	c.state.StartedAt = parseTime(labels[LabelStartedAt])
 	return c
 }
 
@@ -397,16 +395,18 @@ func (r *Runtime) create(ctx context.Context, pod PodRef, name string, restart i
 		r.removeContainer(ctx, cont)
 		return nil, fmt.Errorf("start container %q of pod %s/%s: %w", name, pod.Namespace, pod.Name, err)
 	}
-	now := time.Now()
+	// The start time is the container's creation time in containerd, which
+	// a restarted kubelet reads back (a label would cost a metadata write).
+	started := time.Now()
+	if info, err := cont.Info(ctx, containerd.WithoutRefreshedMetadata); err == nil {
+		started = info.CreatedAt
+	}
 	c.mu.Lock()
-	c.state.StartedAt = now
+	c.state.StartedAt = started
 	if c.state.Running {
 		c.pid = task.Pid()
 	}
 	c.mu.Unlock()
-	if _, err := cont.SetLabels(ctx, map[string]string{LabelStartedAt: now.UTC().Format(time.RFC3339Nano)}); err != nil {
-		r.lg.Warn("label container", zap.String("container", id), zap.Error(err))
-	}
 	return c, nil
 }
 
@@ -572,11 +572,13 @@ func (r *Runtime) List(ctx context.Context) ([]*Container, error) {
 	}
 	var out []*Container
 	for _, cont := range conts {
-		labels, err := cont.Labels(ctx)
+		info, err := cont.Info(ctx, containerd.WithoutRefreshedMetadata)
 		if err != nil {
 			continue
 		}
+		labels := info.Labels
 		c := containerFromLabels(cont.ID(), labels)
+		c.state.StartedAt = info.CreatedAt
 		if labels[LabelFinishedAt] != "" {
 			code, _ := strconv.Atoi(labels[LabelExitCode])
 			c.state = State{StartedAt: c.state.StartedAt, FinishedAt: parseTime(labels[LabelFinishedAt]), ExitCode: code, Reason: labels[LabelReason]}
