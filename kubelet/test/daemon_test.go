@@ -3,10 +3,6 @@ package test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +12,6 @@ import (
 
 	"skiff.dev/apiserver/apiservertest"
 	"skiff.dev/kubelet/internal/app"
-	"skiff.dev/kubelet/internal/nsdial"
 	"skiff.dev/kubelet/internal/testutil"
 	"skiff.dev/proto/client"
 	"skiff.dev/proto/component"
@@ -72,18 +67,18 @@ func TestDaemon(t *testing.T) {
 	if !strings.HasPrefix(ip, "10.250.3.") || p.GetStatus().GetHostIp() != "127.0.0.1" {
 		t.Errorf("podIP %s hostIP %s, want one of 10.250.3.0/24 and 127.0.0.1", ip, p.GetStatus().GetHostIp())
 	}
-	body, err := getIn(hostNS, ip, 8080, "/")
+	_, body, err := testutil.Get(hostNS, ip, 8080, "/")
 	if err != nil || strings.TrimSpace(body) != "web" {
 		t.Errorf("GET / from the node = %q %v, want web", body, err)
 	}
 	eventually(t, 30*time.Second, "log via the kubelet API", func() error {
-		b, err := getIn("", "127.0.0.1", port, "/containerLogs/default/web/app")
+		_, b, err := testutil.Get("", "127.0.0.1", port, "/containerLogs/default/web/app")
 		if err != nil || !strings.Contains(b, "GET /") {
 			return fmt.Errorf("%q %v", b, err)
 		}
 		return nil
 	})
-	if b, err := getIn("", "127.0.0.1", healthz, "/healthz"); err != nil || b != "ok" {
+	if _, b, err := testutil.Get("", "127.0.0.1", healthz, "/healthz"); err != nil || b != "ok" {
 		t.Errorf("/healthz = %q %v", b, err)
 	}
 	if err := cs.CoreV1().Pods("default").Delete(context.Background(), "web", client.DeleteOptions{}); err != nil {
@@ -95,21 +90,4 @@ func TestDaemon(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// getIn GETs http://ip:port/path from inside the netns at nsPath ("" the test's own).
-func getIn(nsPath, ip string, port int, path string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return nsdial.Dial(ctx, nsPath, network, addr)
-	}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(ip, strconv.Itoa(port))+path, nil)
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }

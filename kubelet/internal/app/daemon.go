@@ -78,6 +78,14 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	agent := nodestatus.New(lg.Named("nodestatus"), cs, nodestatus.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, PodCIDR: cfg.PodCIDR, KubeletPort: cfg.Port,
 		ContainerRuntimeVersion: "containerd://" + runtimeVersion, KubeletVersion: Version, RootDir: cfg.RootDir,
+		ReadyCheck: func() error {
+			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if _, err := k.Runtime.Version(vctx); err != nil {
+				return fmt.Errorf("container runtime is down: %w", err)
+			}
+			return nil
+		},
 	})
 	nodeIP, err := agent.InternalIP()
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"skiff.dev/apiserver/apiservertest"
 	"skiff.dev/kubelet/internal/images"
 	"skiff.dev/kubelet/internal/kubelet"
+	"skiff.dev/kubelet/internal/nsdial"
 	"skiff.dev/kubelet/internal/podruntime"
 	"skiff.dev/kubelet/internal/pods"
 	"skiff.dev/proto/client"
@@ -288,9 +289,17 @@ func (k *Kubelet) WaitPod(t testing.TB, ns, name string, timeout time.Duration, 
 
 // Get fetches http://ip:port/path from inside the lab network.
 func (k *Kubelet) Get(ip string, port int, path string) (int, string, error) {
+	return Get(k.Node.Path, ip, port, path)
+}
+
+// Get fetches http://ip:port/path from inside the network namespace at
+// nsPath (empty: the test's own), within 10 s.
+func Get(nsPath, ip string, port int, path string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tr := &http.Transport{DialContext: k.Node.Dial, DisableKeepAlives: true}
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nsdial.Dial(ctx, nsPath, network, addr)
+	}}
 	defer tr.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(ip, strconv.Itoa(port))+path, nil)
 	if err != nil {
