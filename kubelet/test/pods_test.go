@@ -208,3 +208,54 @@ func TestReadinessFlipsReady(t *testing.T) {
 	}
 	k.WaitPod(t, "default", "ready", waitLong, "ready again", ready)
 }
+
+// TestProbeKinds: a TCP startup probe gates the exec readiness probe,
+// which then drives Ready both ways.
+func TestProbeKinds(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	c := testServer("app")
+	c.StartupProbe = &corev1.Probe{TcpSocket: &corev1.TCPSocketAction{Port: "http"}, PeriodSeconds: 1, FailureThreshold: 30}
+	c.Ports = []*corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	c.ReadinessProbe = &corev1.Probe{Exec: &corev1.ExecAction{Command: []string{"/testserver", "--probe", "http://127.0.0.1:8080/ready"}},
+		PeriodSeconds: 1, TimeoutSeconds: 5, FailureThreshold: 1}
+	k.CreatePod(t, testPod("kinds", c))
+	p := k.WaitPod(t, "default", "kinds", waitLong, "ready", func(p *corev1.Pod) bool { return running(p) && ready(p) })
+	if !containerStatus(p, "app").GetStarted() {
+		t.Errorf("ready but not started: %v", containerStatus(p, "app"))
+	}
+	if _, _, err := k.Get(p.GetStatus().GetPodIp(), 8080, "/unready"); err != nil {
+		t.Fatal(err)
+	}
+	k.WaitPod(t, "default", "kinds", waitLong, "not ready (exec probe)", func(p *corev1.Pod) bool { return !ready(p) })
+}
+
+// TestRestartPolicies: a failing container under Always crash-loops with
+// back-off; one that succeeds under OnFailure completes the pod.
+func TestRestartPolicies(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	k.CreatePod(t, testPod("crash", testServer("app", "--exit-after=500ms", "--exit-code=3")))
+	done := testPod("done", testServer("app", "--exit-after=500ms", "--exit-code=0"))
+	done.Spec.RestartPolicy = "OnFailure"
+	k.CreatePod(t, done)
+
+	p := k.WaitPod(t, "default", "crash", waitLong, "in CrashLoopBackOff", func(p *corev1.Pod) bool {
+		return containerStatus(p, "app").GetState().GetWaiting().GetReason() == "CrashLoopBackOff"
+	})
+	cs := containerStatus(p, "app")
+	if last := cs.GetLastState().GetTerminated(); last.GetExitCode() != 3 || last.GetReason() != "Error" || cs.GetRestartCount() < 1 {
+		t.Errorf("crash-looping container: restarts %d, lastState %v; want >= 1 and exit code 3, reason Error", cs.GetRestartCount(), cs.GetLastState())
+	}
+	if p.GetStatus().GetPhase() != "Running" || ready(p) {
+		t.Errorf("crash-looping pod: phase %s ready %v, want Running and not ready", p.GetStatus().GetPhase(), ready(p))
+	}
+	if ev := reasons(t, k, "crash"); !strings.Contains(ev, "BackOff: Back-off restarting failed container app in pod crash_default(") {
+		t.Errorf("events lack BackOff:\n%s", ev)
+	}
+
+	p = k.WaitPod(t, "default", "done", waitLong, "Succeeded", func(p *corev1.Pod) bool { return p.GetStatus().GetPhase() == "Succeeded" })
+	if term := containerStatus(p, "app").GetState().GetTerminated(); term.GetReason() != "Completed" || term.GetExitCode() != 0 {
+		t.Errorf("completed container: %v, want terminated, reason Completed, exit code 0", term)
+	}
+}

@@ -12,6 +12,9 @@
 //	GET /env?name=X   the value of environment variable X
 //	GET /file?path=P  the content of file P
 //	GET /fetch?url=U  GETs U and returns its body (e.g. a neighbour on localhost)
+//
+// With --probe URL it only GETs URL and exits 0 on a 2xx answer, else 1:
+// an exec probe.
 package main
 
 import (
@@ -51,7 +54,16 @@ func main() {
 	exitCode := flag.Int("exit-code", 0, "exit code for --exit-after")
 	ignoreTerm := flag.Bool("ignore-sigterm", os.Getenv("IGNORE_SIGTERM") != "", "log SIGTERM and keep running")
 	writeFile := flag.String("write-file", "", "write PATH=CONTENT at start")
+	probe := flag.String("probe", "", "GET this URL and exit 0 on a 2xx answer, else 1 (for exec probes)")
 	flag.Parse()
+	if *probe != "" {
+		resp, err := http.Get(*probe)
+		if err != nil || resp.StatusCode/100 != 2 {
+			fmt.Println("probe failed:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	unhealthy.Store(*failHealth)
 
 	if *writeFile != "" {
