@@ -76,17 +76,19 @@ func TestBenchKubelet(t *testing.T) {
 		return err
 	})
 
+	load0 := loadAvg()
 	lat := startPods(t, cs, 0, 30)
 	p50, p99 := lat[len(lat)/2], lat[(len(lat)*99+99)/100-1]
 	rss30, cpu30 := sample(t, cmd.Process.Pid)
 	startPods(t, cs, 30, 100)
 	rss100, cpu100 := sample(t, cmd.Process.Pid)
 
+	load := load0 + " at the start, " + loadAvg() + " at the end"
 	res := fmt.Sprintf("pod startup (30 pods created together, image present): p50 %s, p99 %s; kubelet RSS %.1f MB, CPU %.1f %% with 30 pods; RSS %.1f MB, CPU %.1f %% with 100 pods",
 		p50.Round(time.Millisecond), p99.Round(time.Millisecond), rss30, cpu30, rss100, cpu100)
-	t.Log("RESULT " + res)
+	t.Log("RESULT " + res + "; load average " + load)
 	if out := os.Getenv("SKIFF_BENCH_OUT"); out != "" {
-		appendResult(t, out, p50, p99, rss30, cpu30, rss100, cpu100)
+		appendResult(t, out, load, p50, p99, rss30, cpu30, rss100, cpu100)
 	}
 	// Delete everything, so the cleanup finds only terminated pods.
 	zero := int64(0)
@@ -181,7 +183,7 @@ func sample(t *testing.T, pid int) (rssMB, cpuPct float64) {
 	return rssMB, cpuPct
 }
 
-func appendResult(t *testing.T, path string, p50, p99 time.Duration, rss30, cpu30, rss100, cpu100 float64) {
+func appendResult(t *testing.T, path, load string, p50, p99 time.Duration, rss30, cpu30, rss100, cpu100 float64) {
 	t.Helper()
 	model := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -198,7 +200,8 @@ func appendResult(t *testing.T, path string, p50, p99 time.Duration, rss30, cpu3
 Machine: %d cores (%s), %s; containerd %s with runc; one skiff-kubelet
 process against an in-process apiserver, pods of skiff.dev/testserver:1.0
 (image already imported), each a pause sandbox and one app container, in
-a lab network namespace. `+"`make bench-kubelet`"+`.
+a lab network namespace. `+"`make bench-kubelet`"+`. The machine was shared:
+1-minute load average %s.
 
 | measure | value | goal |
 |---|---|---|
@@ -208,7 +211,7 @@ a lab network namespace. `+"`make bench-kubelet`"+`.
 | kubelet CPU, 30 pods running | %.1f %% of a core | |
 | kubelet RSS, 100 pods running | %.1f MB | < 50 MB |
 | kubelet CPU, 100 pods running | %.1f %% of a core | |
-`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), model, memTotal(), containerdVersion(),
+`, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), model, memTotal(), containerdVersion(), load,
 		p50.Round(time.Millisecond), p99.Round(time.Millisecond), rss30, cpu30, rss100, cpu100)
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -238,4 +241,13 @@ func containerdVersion() string {
 	}
 	f := strings.Fields(string(out))
 	return f[len(f)-1]
+}
+
+// loadAvg is the 1-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
