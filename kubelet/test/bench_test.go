@@ -43,6 +43,7 @@ func TestBenchKubelet(t *testing.T) {
 	api := apiservertest.Start(t, apiservertest.Options{})
 	hostNS := testutil.NewNetNS(t)
 	ns := "skk-bench"
+	t.Cleanup(func() { testutil.DeleteNetNSWithPrefix("skk-b") })
 	t.Cleanup(func() { testutil.RemoveAll(t, ns) })
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "kubelet.log"))
 	if err != nil {

@@ -29,6 +29,7 @@ func TestDaemon(t *testing.T) {
 	env := testutil.Shared()
 	port, healthz := apiservertest.FreePort(t), apiservertest.FreePort(t)
 	ns := "skk-testdaemon"
+	t.Cleanup(func() { testutil.DeleteNetNSWithPrefix("skk-d") })
 	t.Cleanup(func() { testutil.RemoveAll(t, ns) })
 	cfg := app.Config{}
 	if err := component.LoadConfig(viper.New(), "", app.Defaults(), &cfg); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -164,4 +165,14 @@ func (n *Node) PodUIDs() []string {
 		uids = append(uids, uid)
 	}
 	return uids
+}
+
+// DeleteNetNSWithPrefix deletes the namespaces /run/netns/<prefix>*: those
+// a kubelet under test pinned for its pods with its --netns-prefix, when a
+// failed test left them.
+func DeleteNetNSWithPrefix(prefix string) {
+	paths, _ := filepath.Glob("/run/netns/" + prefix + "*")
+	for _, p := range paths {
+		_ = ip("netns", "del", filepath.Base(p))
+	}
 }
