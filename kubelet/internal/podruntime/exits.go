@@ -52,7 +52,11 @@ func (r *Runtime) handleExit(id string, code uint32, at time.Time) {
 	delete(r.tracked, id)
 	r.exitMu.Unlock()
 	if ok {
-		go r.exited(r.ns(context.Background()), c, code, at)
+		go func() {
+			ctx, cancel := context.WithTimeout(r.ns(context.Background()), time.Minute)
+			defer cancel()
+			r.exited(ctx, c, code, at)
+		}()
 	}
 }
 

@@ -500,8 +500,13 @@ func (r *Runtime) Stop(ctx context.Context, c *Container, grace time.Duration) e
 	}
 	task, err := cont.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
-		<-c.exited
-		return nil
+		// Its exit is being recorded.
+		select {
+		case <-c.exited:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("stop container %s: %w", c.ID, ctx.Err())
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("stop container %s: %w", c.ID, err)
