@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"skiff.dev/apiserver/apiservertest"
 	"skiff.dev/kubelet/internal/server"
 	"skiff.dev/kubelet/internal/testutil"
 	corev1 "skiff.dev/proto/core/v1"
@@ -257,5 +259,30 @@ func TestRestartPolicies(t *testing.T) {
 	p = k.WaitPod(t, "default", "done", waitLong, "Succeeded", func(p *corev1.Pod) bool { return p.GetStatus().GetPhase() == "Succeeded" })
 	if term := containerStatus(p, "app").GetState().GetTerminated(); term.GetReason() != "Completed" || term.GetExitCode() != 0 {
 		t.Errorf("completed container: %v, want terminated, reason Completed, exit code 0", term)
+	}
+}
+
+// TestHostNetwork: a hostNetwork pod runs in the node's network namespace
+// (here the test's own, on loopback) with the node's IP as its pod IP.
+func TestHostNetwork(t *testing.T) {
+	t.Parallel()
+	k := testutil.Start(t, testutil.Options{})
+	port := apiservertest.FreePort(t)
+	c := testServer("app", fmt.Sprintf("--listen=127.0.0.1:%d", port))
+	c.ReadinessProbe = &corev1.Probe{HttpGet: &corev1.HTTPGetAction{Path: "/ready", Port: fmt.Sprint(port)}, PeriodSeconds: 1}
+	pod := testPod("host", c)
+	pod.Spec.HostNetwork = true
+	k.CreatePod(t, pod)
+	p := k.WaitPod(t, "default", "host", waitLong, "running and ready", func(p *corev1.Pod) bool { return running(p) && ready(p) })
+	if p.GetStatus().GetPodIp() != "127.0.0.1" {
+		t.Errorf("podIP %s, want the node's 127.0.0.1", p.GetStatus().GetPodIp())
+	}
+	host, _ := os.Hostname()
+	code, body, err := testutil.Get("", "127.0.0.1", port, "/")
+	if err != nil || code != 200 || strings.TrimSpace(body) != host {
+		t.Errorf("GET / on the node = %d %q %v, want the node's hostname %q", code, body, err, host)
+	}
+	if n := k.Node.Pods(); n != 0 {
+		t.Errorf("%d pod networks set up, want none for a hostNetwork pod", n)
 	}
 }
