@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -19,6 +20,7 @@ import (
 // with the same endpoints and credentials as the gRPC connection.
 type restClient struct {
 	hc    *http.Client
+	tls   *tls.Config
 	bases []string // scheme://host:port
 	token string
 }
@@ -30,7 +32,7 @@ func newRESTClient(r *resolved, tc *tls.Config) *restClient {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	rc := &restClient{hc: &http.Client{Transport: tr, Timeout: timeout}, token: r.token}
+	rc := &restClient{hc: &http.Client{Transport: tr, Timeout: timeout}, tls: tc, token: r.token}
 	for _, ep := range r.endpoints {
 		scheme := "http://"
 		if ep.secure {
@@ -52,6 +54,29 @@ var httpCodes = map[int]codes.Code{
 	http.StatusTooManyRequests:     codes.ResourceExhausted,
 	http.StatusServiceUnavailable:  codes.Unavailable,
 	http.StatusInternalServerError: codes.Internal,
+}
+
+// restError is the gRPC status error of an HTTP refusal: the code of its
+// status, the message of its Kubernetes Status body.
+func restError(httpCode int, body []byte) error {
+	var st struct {
+		Message string `json:"message"`
+		Reason  string `json:"reason"`
+	}
+	if json.Unmarshal(body, &st) != nil || st.Message == "" {
+		st.Message = strings.TrimSpace(string(body))
+	}
+	code, ok := httpCodes[httpCode]
+	if !ok {
+		code = codes.Unknown
+	}
+	s := status.New(code, st.Message)
+	if st.Reason != "" { // the Status' reason, as gRPC errors of the apiserver carry it
+		if d, err := s.WithDetails(&errdetails.ErrorInfo{Reason: st.Reason}); err == nil {
+			s = d
+		}
+	}
+	return s.Err()
 }
 
 // RESTGet fetches path (e.g. /version or /apis) from the first apiserver
@@ -88,21 +113,12 @@ func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
 		if resp.StatusCode == http.StatusOK {
 			return b, nil
 		}
-		var st struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(b, &st) != nil || st.Message == "" {
-			st.Message = strings.TrimSpace(string(b))
-		}
-		code, ok := httpCodes[resp.StatusCode]
-		if !ok {
-			code = codes.Unknown
-		}
-		if code == codes.Unavailable {
-			errs = append(errs, st.Message)
+		err = restError(resp.StatusCode, b)
+		if status.Code(err) == codes.Unavailable {
+			errs = append(errs, status.Convert(err).Message())
 			continue
 		}
-		return nil, status.Error(code, st.Message)
+		return nil, err
 	}
 	return nil, status.Error(codes.Unavailable, fmt.Sprintf("GET %s: %s", path, strings.Join(errs, "; ")))
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/gorilla/websocket"
 )
@@ -26,12 +25,7 @@ func Stream(ctx context.Context, conn *websocket.Conn, s ClientStreams) (int, er
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	var mu sync.Mutex
-	send := func(ch byte, b []byte) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return conn.WriteMessage(websocket.BinaryMessage, append([]byte{ch}, b...))
-	}
+	send := (&sender{conn: conn}).send
 	if s.Stdin != nil {
 		go func() {
 			buf := make([]byte, 32<<10)

@@ -16,6 +16,10 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Subprotocols, newest first.
@@ -156,4 +160,24 @@ func exitCode(b []byte) (int, error) {
 		s.Message = string(b)
 	}
 	return 0, errors.New(s.Message)
+}
+
+// sender writes channel messages on a connection, one writer at a time
+// (as gorilla/websocket requires).
+type sender struct {
+	mu   sync.Mutex
+	conn *websocket.Conn
+}
+
+func (s *sender) send(ch byte, b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn.WriteMessage(websocket.BinaryMessage, append([]byte{ch}, b...))
+}
+
+// closeNormally says goodbye with a normal close frame.
+func (s *sender) closeNormally() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -48,12 +47,8 @@ func Serve(w http.ResponseWriter, r *http.Request, opts Options, exec Executor) 
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	var mu sync.Mutex
-	send := func(ch byte, b []byte) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return conn.WriteMessage(websocket.BinaryMessage, append([]byte{ch}, b...))
-	}
+	out := &sender{conn: conn}
+	send := out.send
 	var streams Streams
 	stdinR, stdinW := io.Pipe()
 	if opts.Stdin {
@@ -102,9 +97,7 @@ func Serve(w http.ResponseWriter, r *http.Request, opts Options, exec Executor) 
 	if err := send(ErrorChannel, st); err != nil {
 		return err
 	}
-	mu.Lock()
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	mu.Unlock()
+	out.closeNormally()
 	return nil
 }
 

@@ -174,6 +174,7 @@ func (a *APIServer) start(ctx context.Context) error {
 		Authenticate:  authenticate,
 		Authenticator: authenticator,
 		Authorize:     authorize,
+		PodExec:       kc.ProxyExec,
 	})
 	if err != nil {
 		return err

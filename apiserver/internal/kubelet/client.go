@@ -160,17 +160,9 @@ func NodeAddress(node *corev1.Node, preferred []string) (string, error) {
 func (c *Client) ContainerLogs(ctx context.Context, pod *corev1.Pod, opts *corev1.PodLogOptions, w func([]byte) error) error {
 	nodeName := pod.GetSpec().GetNodeName()
 	podName := pod.GetMetadata().GetName()
-	node, err := c.nodes(ctx, nodeName)
-	if apierrors.IsNotFound(err) {
-		return apierrors.New(apierrors.ReasonNotFound, "nodes", nodeName,
-			fmt.Sprintf("node %q of pod %q not found: there is no kubelet to ask for the log", nodeName, podName))
-	}
+	addr, err := c.kubeletAddress(ctx, pod, "ask for the log")
 	if err != nil {
 		return err
-	}
-	addr, err := NodeAddress(node, c.cfg.PreferredAddressTypes)
-	if err != nil {
-		return apierrors.Unavailable("cannot reach the kubelet: %v", err)
 	}
 	u := &url.URL{Scheme: c.scheme, Host: addr, Path: "/containerLogs/" + url.PathEscape(pod.GetMetadata().GetNamespace()) + "/" +
 		url.PathEscape(podName) + "/" + url.PathEscape(opts.GetContainer()), RawQuery: logQuery(opts).Encode()}
@@ -218,6 +210,25 @@ func (c *Client) ContainerLogs(ctx context.Context, pod *corev1.Pod, opts *corev
 			return apierrors.Unavailable("the log stream from the kubelet of node %q at %s broke: %v", nodeName, base, err)
 		}
 	}
+}
+
+// kubeletAddress is host:port of the kubelet of the pod's node; what says
+// what the apiserver wanted of it, for errors.
+func (c *Client) kubeletAddress(ctx context.Context, pod *corev1.Pod, what string) (string, error) {
+	nodeName := pod.GetSpec().GetNodeName()
+	node, err := c.nodes(ctx, nodeName)
+	if apierrors.IsNotFound(err) {
+		return "", apierrors.New(apierrors.ReasonNotFound, "nodes", nodeName,
+			fmt.Sprintf("node %q of pod %q not found: there is no kubelet to %s", nodeName, pod.GetMetadata().GetName(), what))
+	}
+	if err != nil {
+		return "", err
+	}
+	addr, err := NodeAddress(node, c.cfg.PreferredAddressTypes)
+	if err != nil {
+		return "", apierrors.Unavailable("cannot reach the kubelet: %v", err)
+	}
+	return addr, nil
 }
 
 // logQuery is opts as the kubelet's query parameters.

@@ -152,6 +152,28 @@ func (s *PodServer) Log(opts *corev1.PodLogOptions, stream corev1.PodService_Log
 	return s.Logs(ctx, pod, opts, func(b []byte) error { return stream.Send(httpBody(b)) })
 }
 
+// ExecTarget finds the pod and container an exec request is for, with
+// Log's rules for the container (the only one when none is named), and
+// checks the pod is on a node.
+func (s *PodServer) ExecTarget(ctx context.Context, namespace, name, container string) (*corev1.Pod, string, error) {
+	pod, _, err := s.get(ctx, namespace, name)
+	if err != nil {
+		return nil, "", err
+	}
+	container, err = logContainer(pod, container)
+	if err != nil {
+		return nil, "", err
+	}
+	if pod.GetSpec().GetNodeName() == "" {
+		return nil, "", apierrors.BadRequest("pod %s/%s is not scheduled to a node yet: nothing to exec into", namespace, name)
+	}
+	switch pod.GetStatus().GetPhase() {
+	case "Succeeded", "Failed":
+		return nil, "", apierrors.BadRequest("cannot exec into a container in a completed pod; current phase is %s", pod.GetStatus().GetPhase())
+	}
+	return pod, container, nil
+}
+
 // validatePodLogOptions checks the numbers as Kubernetes does.
 func validatePodLogOptions(o *corev1.PodLogOptions) field.ErrorList {
 	var errs field.ErrorList

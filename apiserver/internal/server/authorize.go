@@ -109,6 +109,9 @@ func restAttributes(r *http.Request) authz.Attributes {
 			attrs.Verb = "deletecollection"
 		}
 	}
+	if attrs.Resource == "pods" && attrs.Subresource == "exec" {
+		attrs.Verb = "create" // whatever the method, as Kubernetes authorizes exec
+	}
 	namespaceOfNamespace(&attrs)
 	return attrs
 }

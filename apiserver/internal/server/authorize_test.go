@@ -27,6 +27,8 @@ func TestRESTAttributes(t *testing.T) {
 		{"GET", "/api/v1/watch/namespaces/dev/pods", res("watch", "dev", "", "pods", "", "")},
 		{"GET", "/api/v1/namespaces/dev/pods/web", res("get", "dev", "", "pods", "", "web")},
 		{"GET", "/api/v1/namespaces/dev/pods/web/log", res("get", "dev", "", "pods", "log", "web")},
+		{"GET", "/api/v1/namespaces/dev/pods/web/exec?command=sh", res("create", "dev", "", "pods", "exec", "web")},
+		{"POST", "/api/v1/namespaces/dev/pods/web/exec?command=sh", res("create", "dev", "", "pods", "exec", "web")},
 		{"POST", "/api/v1/namespaces/dev/pods/web/binding", res("create", "dev", "", "pods", "binding", "web")},
 		{"POST", "/apis/apps/v1/namespaces/dev/deployments", res("create", "dev", "apps", "deployments", "", "")},
 		{"PUT", "/apis/apps/v1/namespaces/dev/deployments/web/scale", res("update", "dev", "apps", "deployments", "scale", "web")},

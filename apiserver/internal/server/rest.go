@@ -138,6 +138,24 @@ func (s *Server) podLog(w http.ResponseWriter, r *http.Request, t restTarget) {
 	}
 }
 
+// podExec serves GET and POST .../pods/{name}/exec: the connection goes
+// through to the kubelet of the pod's node, which speaks the streaming
+// protocol (proto/remotecommand).
+func (s *Server) podExec(w http.ResponseWriter, r *http.Request, t restTarget) {
+	if s.cfg.PodExec == nil {
+		writeError(w, apierrors.Unavailable("exec is not available: no kubelet connection configured"))
+		return
+	}
+	pod, container, err := s.reg.Pods.ExecTarget(r.Context(), t.namespace, t.name, r.URL.Query().Get("container"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.cfg.PodExec(w, r, pod, container); err != nil {
+		writeError(w, err)
+	}
+}
+
 type logStream struct {
 	corev1.PodService_LogServer
 	ctx     context.Context

@@ -47,6 +47,10 @@ type Config struct {
 	// the gRPC server's own transport, as Authenticate does those served
 	// through ServeHTTP; nil with Authenticate nil (--insecure).
 	Authenticator authn.Authenticator
+	// PodExec proxies an exec request (a websocket upgrade) to the kubelet
+	// of the pod's node; it returns an error only when it has not answered
+	// yet. Nil answers 503.
+	PodExec func(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, container string) error
 	// Authorize decides on every authenticated request, REST and gRPC;
 	// nil allows all (--insecure).
 	Authorize authz.Authorizer
@@ -200,6 +204,12 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 				s.podLog(w, r, t)
 				return
 			}
+		}
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodPost {
+		if t, ok := parsePath(r.URL.Path); ok && t.resource == "pods" && t.sub == "exec" {
+			s.podExec(w, r, t)
+			return
 		}
 	}
 	if r.Method == http.MethodPatch {

@@ -241,6 +241,28 @@ func nextLine(t *testing.T, lines <-chan string, want string) {
 // TestPodLogsTLS: the apiserver calls kubelets over HTTPS with its client
 // certificate and verifies theirs; a kubelet it cannot trust, or one that
 // does not trust it, gives a clear error.
+// issueCert writes a certificate of the CA in caDir and its key, as
+// caDir/name.crt and .key, and returns their paths.
+func issueCert(t *testing.T, caDir, name string, req pki.CertRequest) (string, string) {
+	t.Helper()
+	ca, key, err := pki.LoadCA(caDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt, k, err := pki.NewCertificate(ca, key, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, kp := filepath.Join(caDir, name+".crt"), filepath.Join(caDir, name+".key")
+	if err := os.WriteFile(cp, crt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kp, k, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cp, kp
+}
+
 func TestPodLogsTLS(t *testing.T) {
 	t.Parallel()
 	dir, otherDir := t.TempDir(), t.TempDir()
@@ -249,25 +271,7 @@ func TestPodLogsTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	issue := func(caDir, name string, req pki.CertRequest) (string, string) {
-		t.Helper()
-		ca, key, err := pki.LoadCA(caDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		crt, k, err := pki.NewCertificate(ca, key, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cp, kp := filepath.Join(caDir, name+".crt"), filepath.Join(caDir, name+".key")
-		if err := os.WriteFile(cp, crt, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(kp, k, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return cp, kp
-	}
+	issue := func(caDir, name string, req pki.CertRequest) (string, string) { return issueCert(t, caDir, name, req) }
 	ca, otherCA := filepath.Join(dir, "ca.crt"), filepath.Join(otherDir, "ca.crt")
 	serving := pki.CertRequest{CommonName: "kubelet", Hosts: []string{"127.0.0.1"}, Usage: pki.ServerAuth}
 	kubeletCrt, kubeletKey := issue(dir, "kubelet", serving)

@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -32,10 +34,12 @@ func TestFormatError(t *testing.T) {
 	}
 }
 
-// TestAuthErrors runs skiffctl against an apiserver with TLS, tokens and an
-// ABAC policy: bad or missing credentials are 401, a user without a policy
-// for the request is 403, each one line on stderr.
-func TestAuthErrors(t *testing.T) {
+// startSecure starts an apiserver with TLS, the tokens given and an ABAC
+// policy making bob a reader of namespace readNS, and returns it, a way to
+// run skiffctl against it with credentials and stdin, and the admin's
+// credentials (a client certificate).
+func startSecure(t *testing.T, tokens, readNS string) (*apiservertest.Server, func(stdin string, creds []string, args ...string) (string, string, int), []string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs a real apiserver")
 	}
@@ -43,17 +47,28 @@ func TestAuthErrors(t *testing.T) {
 	t.Setenv("SKIFF_CONFIG", "")
 	srv := apiservertest.Start(t, apiservertest.Options{
 		Secure: true,
-		Tokens: "t0k,alice,1001\nb0b,bob,1002\n",
-		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": "dev", "resource": "*", "apiGroup": "*", "readonly": true}}` + "\n",
+		Tokens: tokens,
+		Policy: fmt.Sprintf(`{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": %q, "resource": "*", "apiGroup": "*", "readonly": true}}`, readNS) + "\n",
 	})
 	ca := filepath.Join(srv.PKIDir, "ca.crt")
-	run := func(creds []string, args ...string) (string, string, int) {
+	run := func(stdin string, creds []string, args ...string) (string, string, int) {
 		var out, errOut strings.Builder
 		all := append(append([]string{"--server", srv.URL, "--certificate-authority", ca}, creds...), args...)
-		code := Run(context.Background(), all, strings.NewReader(""), &out, &errOut)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		code := Run(ctx, all, strings.NewReader(stdin), &out, &errOut)
 		return out.String(), errOut.String(), code
 	}
 	admin := []string{"--client-certificate", filepath.Join(srv.PKIDir, "admin.crt"), "--client-key", filepath.Join(srv.PKIDir, "admin.key")}
+	return srv, run, admin
+}
+
+// TestAuthErrors runs skiffctl against an apiserver with TLS, tokens and an
+// ABAC policy: bad or missing credentials are 401, a user without a policy
+// for the request is 403, each one line on stderr.
+func TestAuthErrors(t *testing.T) {
+	_, runIn, admin := startSecure(t, "t0k,alice,1001\nb0b,bob,1002\n", "dev")
+	run := func(creds []string, args ...string) (string, string, int) { return runIn("", creds, args...) }
 	bob := []string{"--token", "b0b"}
 	tests := []struct {
 		name       string

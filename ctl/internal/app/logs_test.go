@@ -27,12 +27,18 @@ type logsEnv struct {
 
 func newLogsEnv(t *testing.T) *logsEnv {
 	t.Helper()
+	return newKubeletEnv(t, kubelettest.Options{})
+}
+
+// newKubeletEnv is newLogsEnv with a kubelet of opts.
+func newKubeletEnv(t *testing.T, opts kubelettest.Options) *logsEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs a real apiserver")
 	}
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("SKIFF_CONFIG", "")
-	k := kubelettest.Start(t, kubelettest.Options{})
+	k := kubelettest.Start(t, opts)
 	srv := apiservertest.Start(t, apiservertest.Options{KubeletInsecureHTTP: true})
 	return &logsEnv{env: &env{t: t, srv: srv, dir: t.TempDir(), base: []string{"--server", "http://" + srv.Address}}, k: k}
 }

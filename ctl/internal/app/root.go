@@ -29,6 +29,11 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetOut(out)
 	root.SetErr(errOut)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var exit exitError
+		if errors.As(err, &exit) {
+			fmt.Fprintf(errOut, "command terminated with exit code %d\n", exit.code)
+			return exit.code
+		}
 		if !errors.Is(err, errSilent) {
 			fmt.Fprintln(errOut, c.formatError(err))
 		}
@@ -36,6 +41,12 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	}
 	return 0
 }
+
+// exitError ends skiffctl with the exit code of a remote command (exec),
+// as kubectl does.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("command terminated with exit code %d", e.code) }
 
 // errSilent fails a command whose errors were already printed.
 var errSilent = errors.New("errors already printed")
@@ -76,6 +87,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.eventsCommand(),
 		c.setCommand(),
 		c.logsCommand(),
+		c.execCommand(),
 		c.versionCommand(),
 		c.apiResourcesCommand(),
 		c.configCommand(),

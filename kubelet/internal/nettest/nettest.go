@@ -29,11 +29,12 @@ import (
 // NetNSDir is where the namespaces are pinned.
 const NetNSDir = "/run/netns"
 
-// Prefix is a fresh name prefix for one test's namespaces and links:
-// "skn" and 4 hex digits (7 characters, room for interface names).
+// Prefix is a fresh name prefix for one test's namespaces: "skn" and 8
+// hex digits. (Links live inside the test's namespaces, where fixed
+// skn… names cannot collide.)
 func Prefix(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 2)
+	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
@@ -270,4 +271,19 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// SourceSeen listens on port in the namespace listenNS, connects to ip:port
+// from the namespace fromNS, and returns the source address the listener
+// saw (what NAT made of the connection), failing the test when it cannot
+// connect.
+func SourceSeen(t testing.TB, fromNS, listenNS string, ip net.IP, port string) string {
+	t.Helper()
+	Listen(t, listenNS, ":"+port)
+	seen, err := Dial(fromNS, net.JoinHostPort(ip.String(), port))
+	if err != nil {
+		t.Fatalf("nettest: TCP to %s:%s from %s: %v", ip, port, fromNS, err)
+	}
+	host, _, _ := net.SplitHostPort(seen)
+	return host
 }

@@ -130,6 +130,12 @@ func (m *Manager) EnsureNode(ctx context.Context, podCIDR string) error {
 		}
 	}
 	m.podCIDR, m.gw, m.bridge = cidr, gw, br.Attrs().Index
+	for _, r := range m.pods {
+		if !cidr.Contains(net.ParseIP(r.IP)) {
+			m.lg.Warn("pod has an IP outside the node's podCIDR: it has no gateway any more; delete the pod so it is made again",
+				zap.String("pod", r.Namespace+"/"+r.Name), zap.String("ip", r.IP), zap.String("podCIDR", cidr.String()))
+		}
+	}
 	m.lg.Info("node network ready", zap.String("podCIDR", cidr.String()), zap.String("gateway", fmt.Sprintf("%s/%d", gw, ones)),
 		zap.String("bridge", m.cfg.BridgeName))
 	return nil
@@ -171,10 +177,28 @@ func (m *Manager) ensureBridge(name string, addr *net.IPNet) (netlink.Link, erro
 			return nil, fmt.Errorf("network: add %s to %s: %w", addr, name, err)
 		}
 	}
+	if addr != nil {
+		// A bridge takes the lowest MAC of its ports unless it has one set:
+		// without this the gateway's MAC would change as pods come and go,
+		// and the pods' ARP caches would point at a MAC that is gone.
+		if mac := ipMAC(addr.IP); br.Attrs().HardwareAddr.String() != mac.String() {
+			if err := m.host.LinkSetHardwareAddr(br, mac); err != nil {
+				return nil, fmt.Errorf("network: set the MAC of %s: %w", name, err)
+			}
+		}
+	}
 	if err := m.host.LinkSetUp(br); err != nil {
 		return nil, fmt.Errorf("network: set %s up: %w", name, err)
 	}
 	return br, nil
+}
+
+// ipMAC is the MAC of an interface holding ip: 0a:58 and the address, as
+// the CNI bridge plugin makes them, so an address keeps its MAC when its
+// pod's network is made again and neighbours' ARP caches stay right.
+func ipMAC(ip net.IP) net.HardwareAddr {
+	v4 := ip.To4()
+	return net.HardwareAddr{0x0a, 0x58, v4[0], v4[1], v4[2], v4[3]}
 }
 
 // ensureServiceRoute routes the service CIDR to a bridge with no ports:
@@ -332,7 +356,7 @@ func (m *Manager) setUp(rec podRecord) error {
 		}
 		veth := &netlink.Veth{
 			LinkAttrs: netlink.LinkAttrs{Name: rec.HostVeth, MTU: m.cfg.MTU},
-			PeerName:  PodInterface, PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(m.cfg.MTU),
+			PeerName:  PodInterface, PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(m.cfg.MTU), PeerHardwareAddr: ipMAC(ip),
 		}
 		if err := m.host.LinkAdd(veth); err != nil {
 			return fmt.Errorf("create veth %s: %w", rec.HostVeth, err)

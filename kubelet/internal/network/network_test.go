@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"go.uber.org/zap/zaptest"
+	"golang.org/x/sys/unix"
 
 	"skiff.dev/kubelet/internal/nettest"
 	"skiff.dev/kubelet/internal/network"
@@ -174,6 +175,9 @@ func TestPodNetwork(t *testing.T) {
 			if len(addrs) != 1 || addrs[0].IPNet.String() != "10.99.1.1/24" {
 				t.Errorf("bridge addresses %v, want 10.99.1.1/24", addrs)
 			}
+			if mac := br.Attrs().HardwareAddr.String(); mac != "0a:58:0a:63:01:01" {
+				t.Errorf("bridge MAC %s, want 0a:58:0a:63:01:01 (fixed, from the gateway address)", mac)
+			}
 			links, _ := h.LinkList()
 			var ports int
 			for _, k := range links {
@@ -223,12 +227,7 @@ func TestPodNetwork(t *testing.T) {
 				t.Errorf("ping %s from %s: %v", c.to, c.from, err)
 			}
 		}
-		nettest.Listen(t, b.NetNSPath, ":8080")
-		seen, err := nettest.Dial(a.NetNSPath, net.JoinHostPort(b.IP.String(), "8080"))
-		if err != nil {
-			t.Fatalf("TCP from pod a to pod b: %v", err)
-		}
-		if host, _, _ := net.SplitHostPort(seen); host != a.IP.String() {
+		if seen := nettest.SourceSeen(t, a.NetNSPath, b.NetNSPath, b.IP, "8080"); seen != a.IP.String() {
 			t.Errorf("pod b saw the connection from %s, want pod a's IP %s (no NAT inside the node)", seen, a.IP)
 		}
 	})
@@ -355,6 +354,137 @@ func TestConfigErrors(t *testing.T) {
 			_, err := network.New(zaptest.NewLogger(t), c.cfg)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("New(%+v) = %v, want an error with %q", c.cfg, err, c.want)
+			}
+		})
+	}
+}
+
+// SetUpPod finishes a half set up pod (its veth gone; its namespace pin
+// gone, as after a reboot empties /run) with the pod's recorded IP.
+func TestPodNetworkRepairs(t *testing.T) {
+	l := newLab(t)
+	m := l.manager("10.99.4.0/24", nil)
+	a, b := l.setUp(m, "aaaa-1"), l.setUp(m, "bbbb-2")
+	for _, c := range []struct {
+		name   string
+		break_ func()
+	}{
+		{"veth deleted", func() {
+			nettest.WithHandle(t, l.host, func(h *netlink.Handle) error {
+				links, err := h.LinkList()
+				for _, k := range links {
+					if k.Type() == "veth" {
+						if err := h.LinkDel(k); err != nil {
+							return err
+						}
+					}
+				}
+				return err
+			})
+		}},
+		{"namespace pin gone", func() {
+			if err := nsutil.Unpin(a.NetNSPath); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.break_()
+			again := l.setUp(m, "aaaa-1")
+			if !again.IP.Equal(a.IP) || again.NetNSPath != a.NetNSPath || !nsutil.IsPinned(again.NetNSPath) {
+				t.Fatalf("repaired pod: %v, want %v pinned", again, a)
+			}
+			b = l.setUp(m, "bbbb-2")
+			if err := nettest.Ping(b.NetNSPath, a.IP); err != nil {
+				t.Errorf("repaired pod unreachable (with the ARP caches of before): %v", err)
+			}
+		})
+	}
+}
+
+// Pod workers set pods up concurrently: every pod gets its own IP.
+func TestPodNetworkConcurrentSetUp(t *testing.T) {
+	l := newLab(t)
+	m := l.manager("10.99.5.0/28", nil) // 13 pod addresses
+	const pods = 12
+	ips := make(chan string, pods)
+	errs := make(chan error, pods)
+	for i := range pods {
+		go func() {
+			r, err := m.SetUpPod(context.Background(), network.PodRef{UID: fmt.Sprintf("pod-%02d", i), Namespace: "default", Name: fmt.Sprint(i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			ips <- r.IP.String()
+		}()
+	}
+	seen := map[string]bool{}
+	for range pods {
+		select {
+		case err := <-errs:
+			t.Fatalf("SetUpPod: %v", err)
+		case ip := <-ips:
+			if seen[ip] {
+				t.Fatalf("IP %s given twice", ip)
+			}
+			seen[ip] = true
+		}
+	}
+	if n := len(m.Pods()); n != pods {
+		t.Errorf("Pods() has %d pods, want %d", n, pods)
+	}
+}
+
+// A ClusterIP that kube-proxy has no rules for must not follow the node's
+// default route out (DESIGN.md section 9): with ServiceCIDR set, it goes
+// to the portless service bridge. The node's "outside" is a namespace the
+// test makes, answering on every service IP; without ServiceCIDR the same
+// connection reaches it, which shows the test can fail.
+func TestServiceCIDRStaysOnTheNode(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		serviceCIDR string
+		leaks       bool
+	}{
+		{"without a service CIDR route the ClusterIP leaks", "", true},
+		{"with a service CIDR route it goes nowhere", "10.99.128.0/20", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := newLab(t)
+			m := l.manager("10.99.6.0/24", func(cfg *network.Config) {
+				cfg.ServiceCIDR, cfg.ServiceBridgeName = c.serviceCIDR, "sknsvc0"
+			})
+			out := nettest.NewNS(t, l.prefix+"-out")
+			nettest.Bridge(t, out, "sknout")
+			nettest.WithHandle(t, out, func(h *netlink.Handle) error {
+				br, err := h.LinkByName("sknout")
+				if err != nil {
+					return err
+				}
+				if err := h.AddrAdd(br, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 97, 0, 2), Mask: net.CIDRMask(24, 32)}}); err != nil {
+					return err
+				}
+				lo, err := h.LinkByName("lo")
+				if err != nil {
+					return err
+				}
+				// answer for every address of the service range
+				return h.RouteAdd(&netlink.Route{LinkIndex: lo.Attrs().Index, Dst: mustCIDR(t, "10.99.128.0/20"),
+					Type: unix.RTN_LOCAL, Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST})
+			})
+			nettest.Wire(t, out, "sknout", "sknw", l.host, "sknup", "10.97.0.1/24")
+			nettest.WithHandle(t, l.host, func(h *netlink.Handle) error {
+				return h.RouteAdd(&netlink.Route{Gw: net.IPv4(10, 97, 0, 2)}) // the node's default route
+			})
+			nettest.Listen(t, out, ":80")
+			pod := l.setUp(m, "pod-1")
+			_, err := nettest.Dial(pod.NetNSPath, "10.99.128.99:80")
+			if c.leaks && err != nil {
+				t.Fatalf("control: the ClusterIP did not reach the outside even without the service route: %v", err)
+			}
+			if !c.leaks && err == nil {
+				t.Fatalf("a ClusterIP without rules left the node")
 			}
 		})
 	}

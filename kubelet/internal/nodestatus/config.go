@@ -199,3 +199,31 @@ func (t threshold) amount(total int64) int64 {
 	}
 	return t.value
 }
+
+// ParseResourceList reads a --system-reserved/--kube-reserved value,
+// "cpu=100m,memory=100Mi,ephemeral-storage=1Gi", checking each quantity.
+func ParseResourceList(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("%q: want name=quantity pairs separated by commas, e.g. cpu=100m,memory=100Mi", s)
+		}
+		switch k {
+		case resource.CPU, resource.Memory, resource.EphemeralStorage, resource.Pods:
+		default:
+			return nil, fmt.Errorf("%q: unknown resource %q (cpu, memory, ephemeral-storage or pods)", s, k)
+		}
+		if _, err := resource.ParseQuantity(v); err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", k, v, err)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("%q: %s given twice", s, k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package nodestatus
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -117,4 +118,31 @@ func TestDefaultRouteIP(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestParseResourceList(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want map[string]string
+		err  string
+	}{
+		{"", map[string]string{}, ""},
+		{"cpu=100m, memory=100Mi", map[string]string{"cpu": "100m", "memory": "100Mi"}, ""},
+		{"ephemeral-storage=1Gi", map[string]string{"ephemeral-storage": "1Gi"}, ""},
+		{"cpu", nil, "name=quantity"},
+		{"gpu=1", nil, `unknown resource "gpu"`},
+		{"memory=lots", nil, "memory=lots"},
+		{"cpu=1,cpu=2", nil, "cpu given twice"},
+	} {
+		got, err := ParseResourceList(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseResourceList(%q) = %v, want an error with %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("ParseResourceList(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
 }

@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,50 +18,6 @@ import (
 	"skiff.dev/proto/remotecommand"
 )
 
-// execCall is what the kubelet passed to its executor.
-type execCall struct {
-	ns, pod, container string
-	cmd                []string
-	stdin, tty         bool
-}
-
-// fakeRuntime stands in for the container runtime (not what these tests
-// test): "cat" echoes stdin, "exit N" prints and exits N, anything in a
-// container called "gone" cannot run.
-type fakeRuntime struct {
-	mu    sync.Mutex
-	calls []execCall
-}
-
-func (f *fakeRuntime) exec(ctx context.Context, ns, pod, ctr string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
-	f.mu.Lock()
-	f.calls = append(f.calls, execCall{ns, pod, ctr, cmd, stdin != nil, tty})
-	f.mu.Unlock()
-	if ctr == "gone" {
-		return 0, fmt.Errorf("container %q of pod %s/%s is not running", ctr, ns, pod)
-	}
-	switch cmd[0] {
-	case "cat":
-		_, err := io.Copy(stdout, stdin)
-		return 0, err
-	case "exit":
-		fmt.Fprintf(stdout, "to stdout\n")
-		if stderr != nil {
-			fmt.Fprintf(stderr, "to stderr\n")
-		}
-		var code int
-		fmt.Sscan(cmd[1], &code)
-		return code, nil
-	}
-	return 127, nil
-}
-
-func (f *fakeRuntime) last() execCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[len(f.calls)-1]
-}
-
 func dialExec(url string, opts remotecommand.Options, tc *tls.Config) (*websocket.Conn, *http.Response, error) {
 	d := websocket.Dialer{Subprotocols: remotecommand.Protocols, TLSClientConfig: tc, HandshakeTimeout: 10 * time.Second}
 	url = "ws" + strings.TrimPrefix(url, "http")
@@ -71,8 +25,8 @@ func dialExec(url string, opts remotecommand.Options, tc *tls.Config) (*websocke
 }
 
 func TestExec(t *testing.T) {
-	rt := &fakeRuntime{}
-	k := kubelettest.Start(t, kubelettest.Options{Exec: rt.exec, PodLookup: func(ns, name string) (string, bool) {
+	rt := &kubelettest.FakeExec{}
+	k := kubelettest.Start(t, kubelettest.Options{Exec: rt.Exec, PodLookup: func(ns, name string) (string, bool) {
 		return "uid-1", ns == "ns" && name == "web"
 	}})
 	for _, c := range []struct {
@@ -82,20 +36,18 @@ func TestExec(t *testing.T) {
 		stdin          string
 		code           int
 		stdout, stderr string
-		call           execCall
+		call           string
 	}{
 		{name: "exit code and both outputs", path: "/exec/ns/web/app",
 			opts: remotecommand.Options{Command: []string{"exit", "42"}, Stdout: true, Stderr: true},
-			code: 42, stdout: "to stdout\n", stderr: "to stderr\n",
-			call: execCall{"ns", "web", "app", []string{"exit", "42"}, false, false}},
+			code: 42, stdout: "out\n", stderr: "err\n", call: "ns/web/app [exit 42] stdin=false tty=false"},
 		{name: "stdin", path: "/exec/ns/web/app",
 			opts:  remotecommand.Options{Command: []string{"cat"}, Stdin: true, Stdout: true},
 			stdin: "line 1\nline 2\n", stdout: "line 1\nline 2\n",
-			call: execCall{"ns", "web", "app", []string{"cat"}, true, false}},
+			call: "ns/web/app [cat] stdin=true tty=false"},
 		{name: "tty", path: "/exec/ns/web/sidecar",
 			opts:   remotecommand.Options{Command: []string{"exit", "0"}, Stdin: true, Stdout: true, Stderr: true, TTY: true},
-			stdout: "to stdout\n",
-			call:   execCall{"ns", "web", "sidecar", []string{"exit", "0"}, true, true}},
+			stdout: "out\n", call: "ns/web/sidecar [exit 0] stdin=true tty=true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, _, err := dialExec(k.URL+c.path, c.opts, nil)
@@ -113,8 +65,8 @@ func TestExec(t *testing.T) {
 			if err != nil || code != c.code || stdout.String() != c.stdout || stderr.String() != c.stderr {
 				t.Errorf("exec: %d %v stdout %q stderr %q, want %d stdout %q stderr %q", code, err, stdout.String(), stderr.String(), c.code, c.stdout, c.stderr)
 			}
-			if got := rt.last(); fmt.Sprint(got) != fmt.Sprint(c.call) {
-				t.Errorf("executor called with %+v, want %+v", got, c.call)
+			if got := rt.Last(); got != c.call {
+				t.Errorf("executor called with %q, want %q", got, c.call)
 			}
 		})
 	}
@@ -164,8 +116,8 @@ func TestExec(t *testing.T) {
 func TestExecNeedsClientCertificate(t *testing.T) {
 	ca := newPKI(t, "cluster-ca")
 	crt, key := ca.issue(t, "kubelet", x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1))
-	rt := &fakeRuntime{}
-	k := kubelettest.Start(t, kubelettest.Options{CertFile: crt, KeyFile: key, ClientCAFile: ca.caFile, Exec: rt.exec})
+	rt := &kubelettest.FakeExec{}
+	k := kubelettest.Start(t, kubelettest.Options{CertFile: crt, KeyFile: key, ClientCAFile: ca.caFile, Exec: rt.Exec})
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.ca)
 	opts := remotecommand.Options{Command: []string{"exit", "0"}, Stdout: true}
@@ -184,7 +136,7 @@ func TestExecNeedsClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if code, err := remotecommand.Stream(context.Background(), conn, remotecommand.ClientStreams{Stdout: &out}); code != 0 || err != nil || out.String() != "to stdout\n" {
+	if code, err := remotecommand.Stream(context.Background(), conn, remotecommand.ClientStreams{Stdout: &out}); code != 0 || err != nil || out.String() != "out\n" {
 		t.Errorf("exec with the apiserver's certificate: %d %v %q", code, err, out.String())
 	}
 }

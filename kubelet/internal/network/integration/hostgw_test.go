@@ -144,13 +144,8 @@ func TestHostGatewayRoutesFollowNodes(t *testing.T) {
 		if err := nettest.Ping(pa.NetNSPath, pb.IP); err != nil {
 			t.Errorf("ping pod b %s from pod a: %v", pb.IP, err)
 		}
-		nettest.Listen(t, pb.NetNSPath, ":8080")
-		seen, err := nettest.Dial(pa.NetNSPath, net.JoinHostPort(pb.IP.String(), "8080"))
-		if err != nil {
-			t.Fatalf("TCP from pod a to pod b: %v", err)
-		}
-		if h, _, _ := net.SplitHostPort(seen); h != pa.IP.String() {
-			t.Errorf("pod b saw pod a as %s, want %s (no masquerade inside the cluster CIDR)", h, pa.IP)
+		if seen := nettest.SourceSeen(t, pa.NetNSPath, pb.NetNSPath, pb.IP, "8080"); seen != pa.IP.String() {
+			t.Errorf("pod b saw pod a as %s, want %s (no masquerade inside the cluster CIDR)", seen, pa.IP)
 		}
 	})
 
@@ -159,13 +154,8 @@ func TestHostGatewayRoutesFollowNodes(t *testing.T) {
 		// to any podCIDR, so only masqueraded traffic can get an answer.
 		outside := nettest.NewNS(t, prefix+"-out")
 		nettest.Wire(t, lab, "sknlab", "sknlout", outside, "sknup", "10.250.0.9/24")
-		nettest.Listen(t, outside, ":8080")
-		seen, err := nettest.Dial(pa.NetNSPath, "10.250.0.9:8080")
-		if err != nil {
-			t.Fatalf("pod a to a machine outside the cluster: %v", err)
-		}
-		if h, _, _ := net.SplitHostPort(seen); h != a.ip {
-			t.Errorf("the outside machine saw pod a as %s, want node-a's address %s", h, a.ip)
+		if seen := nettest.SourceSeen(t, pa.NetNSPath, outside, net.IPv4(10, 250, 0, 9), "8080"); seen != a.ip {
+			t.Errorf("the outside machine saw pod a as %s, want node-a's address %s", seen, a.ip)
 		}
 	})
 
