@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/_output/tools
 
 # Modules of go.work; each component module builds its cmd/* binaries.
 MODULES := proto apiserver controller-manager ctl e2e kube-proxy kubelet scheduler
-COMPONENTS := apiserver controller-manager ctl e2e kube-proxy scheduler
+COMPONENTS := apiserver controller-manager ctl e2e kube-proxy kubelet scheduler
 
 # The release: the last v* tag as git describe says it (v0.1.0-5-gabc: 5 commits after v0.1.0),
 # else, before any tag, v0.0.0-<commits>-g<commit>,
@@ -39,7 +39,7 @@ HELM := $(TOOLS)/helm-$(HELM_VERSION)
 PACKAGES := $(basename $(notdir $(wildcard $(foreach c,$(COMPONENTS),systemd/nfpm/$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)).yaml))))
 PKG_OUT ?= _output/packages
 
-.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy tools clean
+.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy bench-kubelet images tools clean
 
 all: build
 
@@ -86,6 +86,14 @@ bench-proxy:
 ## bench-controllers: skiff-controller-manager with the real scheduler, 100 nodes, a Deployment 0 -> 1,000 pods and a rolling update; figures in docs/benchmarks.md
 bench-controllers: build-scheduler
 	cd controller-manager && SKIFF_BENCH=1 SKIFF_SCHEDULER_BIN=$(BIN)/skiff-scheduler $(GO) test -tags bench -count=1 -v -timeout 30m -run TestControllerThroughput ./test/bench | grep -E 'RESULT|PASS|FAIL|ok'
+
+## images: the project's container images (static Go binaries on an empty base) as OCI archives in _output/images, no Docker
+images:
+	cd kubelet && CGO_ENABLED=0 $(GO) run ./cmd/skiff-mkimage --out $(CURDIR)/_output/images
+
+## bench-kubelet: pod startup latency (30 pods at once) and kubelet RSS/CPU at 30 and 100 pods, real containerd; appends to docs/benchmarks.md (as root)
+bench-kubelet:
+	cd kubelet && SKIFF_BENCH=1 SKIFF_BENCH_OUT=$(CURDIR)/docs/benchmarks.md $(GO) test -count=1 -v -timeout 30m -run TestBenchKubelet ./test | grep -E 'RESULT|PASS|FAIL|ok'
 
 ## tools: the pinned protoc plugins
 tools: $(TOOLS)/.stamp

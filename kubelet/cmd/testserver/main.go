@@ -1,0 +1,177 @@
+// Command testserver is the HTTP server of the test image
+// skiff.dev/testserver: it answers its hostname on /, and can be told to
+// fail its health check, to exit, to allocate memory or to ignore SIGTERM,
+// by flag, environment variable or request. It logs every request to stdout.
+//
+//	GET /             the hostname
+//	GET /healthz      200 "ok", or 500 once told to fail (/fail, --fail-health)
+//	GET /ready        200, or 503 once told (/unready); /ready?set=1 makes it ready again
+//	GET /fail         /healthz fails from now on
+//	GET /exit?code=N  exits with code N
+//	GET /alloc?mb=N   allocates and touches N MiB
+//	GET /env?name=X   the value of environment variable X
+//	GET /file?path=P  the content of file P
+//	GET /fetch?url=U  GETs U and returns its body (e.g. a neighbour on localhost)
+//
+// With --probe URL it only GETs URL and exits 0 on a 2xx answer, else 1:
+// an exec probe.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+var (
+	unhealthy atomic.Bool
+	unready   atomic.Bool
+	mu        sync.Mutex
+	hoard     [][]byte
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	listen := flag.String("listen", ":"+envOr("PORT", "8080"), "address to serve on")
+	failHealth := flag.Bool("fail-health", os.Getenv("FAIL_HEALTH") != "", "fail /healthz from the start")
+	allocMB := flag.Int("alloc-mb", 0, "MiB to allocate at start")
+	exitAfter := flag.Duration("exit-after", 0, "exit after this long (0: never)")
+	exitCode := flag.Int("exit-code", 0, "exit code for --exit-after")
+	ignoreTerm := flag.Bool("ignore-sigterm", os.Getenv("IGNORE_SIGTERM") != "", "log SIGTERM and keep running")
+	writeFile := flag.String("write-file", "", "write PATH=CONTENT at start")
+	probe := flag.String("probe", "", "GET this URL and exit 0 on a 2xx answer, else 1 (for exec probes)")
+	flag.Parse()
+	if *probe != "" {
+		resp, err := http.Get(*probe)
+		if err != nil || resp.StatusCode/100 != 2 {
+			fmt.Println("probe failed:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	unhealthy.Store(*failHealth)
+
+	if *writeFile != "" {
+		path, content, _ := strings.Cut(*writeFile, "=")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			fmt.Println("write-file:", err)
+			os.Exit(2)
+		}
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for s := range sigs {
+			fmt.Printf("got signal %v\n", s)
+			if !*ignoreTerm {
+				os.Exit(0)
+			}
+		}
+	}()
+	if *allocMB > 0 {
+		alloc(*allocMB)
+	}
+	if *exitAfter > 0 {
+		go func() {
+			time.Sleep(*exitAfter)
+			fmt.Printf("exiting with code %d\n", *exitCode)
+			os.Exit(*exitCode)
+		}()
+	}
+
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h, _ := os.Hostname()
+		fmt.Fprintln(w, h)
+	})
+	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if unhealthy.Load() {
+			http.Error(w, "unhealthy", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("set") == "1" {
+			unready.Store(false)
+		}
+		if unready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	http.HandleFunc("/unready", func(w http.ResponseWriter, r *http.Request) { unready.Store(true) })
+	http.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) { unhealthy.Store(true) })
+	http.HandleFunc("/exit", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		fmt.Printf("exiting with code %d\n", code)
+		os.Exit(code)
+	})
+	http.HandleFunc("/alloc", func(w http.ResponseWriter, r *http.Request) {
+		mb, err := strconv.Atoi(r.URL.Query().Get("mb"))
+		if err != nil || mb <= 0 {
+			http.Error(w, "mb: want a positive integer", http.StatusBadRequest)
+			return
+		}
+		alloc(mb)
+		fmt.Fprintf(w, "allocated %d MiB\n", mb)
+	})
+	http.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getenv(r.URL.Query().Get("name")))
+	})
+	http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(r.URL.Query().Get("path"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(b)
+	})
+	http.HandleFunc("/fetch", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(r.URL.Query().Get("url"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	})
+	fmt.Printf("listening on %s\n", *listen)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Printf("%s %s\n", r.Method, r.URL.RequestURI())
+		http.DefaultServeMux.ServeHTTP(w, r)
+	})
+	if err := http.ListenAndServe(*listen, h); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+}
+
+// alloc allocates mb MiB and touches every page so it is really used.
+func alloc(mb int) {
+	fmt.Printf("allocating %d MiB\n", mb)
+	mu.Lock()
+	defer mu.Unlock()
+	for range mb {
+		b := make([]byte, 1<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		hoard = append(hoard, b)
+	}
+}
