@@ -82,6 +82,7 @@ the --config file; flags win over the environment, which wins over the file.`,
 	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
 	addFlags(fs)
 	_ = v.BindPFlags(fs)
+	component.SetVersion(cmd)
 	return cmd
 }
 

@@ -23,6 +23,7 @@ import (
 	"skiff.dev/kubelet/internal/pods"
 	"skiff.dev/kubelet/internal/server"
 	"skiff.dev/proto/client"
+	"skiff.dev/proto/component"
 	"skiff.dev/proto/informer"
 )
 
@@ -141,6 +142,11 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 		})
 	}
 	lg.Info("kubelet started", zap.String("node", cfg.NodeName), zap.String("api", apiLn.Addr().String()))
+	component.NotifyReady(lg)
+	go func() {
+		<-gctx.Done()
+		component.NotifyStopping(lg)
+	}()
 	err = g.Wait()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		return nil
