@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -62,6 +63,9 @@ func (r *Runtime) Exec(ctx context.Context, c *Container, args []string, stdio S
 	creator := cio.NullIO
 	if stdio.Stdin != nil || stdio.Stdout != nil || stdio.Stderr != nil {
 		var opts []cio.Opt
+		if r.cfg.RootDir != "" {
+			opts = append(opts, cio.WithFIFODir(filepath.Join(r.cfg.RootDir, "exec-fifo")))
+		}
 		var in io.Reader
 		if stdio.Stdin != nil {
 			stdinR, stdinW = io.Pipe()
