@@ -24,39 +24,8 @@ import (
 // log comes through the kubelet API, and its deletion is confirmed.
 func TestDaemon(t *testing.T) {
 	t.Parallel()
-	api := apiservertest.Start(t, apiservertest.Options{})
-	hostNS := testutil.NewNetNS(t)
-	env := testutil.Shared()
-	port, healthz := apiservertest.FreePort(t), apiservertest.FreePort(t)
-	ns := "skk-testdaemon"
-	t.Cleanup(func() { testutil.DeleteNetNSWithPrefix("skk-d") })
-	t.Cleanup(func() { testutil.RemoveAll(t, ns) })
-	cfg := app.Config{}
-	if err := component.LoadConfig(viper.New(), "", app.Defaults(), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server = []string{api.URL}
-	cfg.NodeName, cfg.NodeIP = "node-d", "127.0.0.1"
-	cfg.ContainerdAddress, cfg.ContainerdNamespace = env.Containerd.Address, ns
-	cfg.RootDir, cfg.PodLogDir, cfg.ImageDir = t.TempDir(), t.TempDir(), env.ImageDir
-	cfg.PodCIDR, cfg.HostNetNS, cfg.NetNSPrefix = "10.250.3.0/24", hostNS, "skk-d"
-	cfg.BindAddress, cfg.Port, cfg.InsecureHTTP = "127.0.0.1", port, true
-	cfg.HealthzBindAddr, cfg.HealthzPort = "127.0.0.1", healthz
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.RunDaemon(ctx, zaptest.NewLogger(t).Named("kubelet"), cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("RunDaemon: %v", err)
-		}
-	})
-	cs, err := client.New(client.Options{Server: []string{api.URL}, QPS: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
-	k := &testutil.Kubelet{NodeName: "node-d", Client: cs}
+	d := startDaemon(t, daemonOptions{node: "node-d", containerdNS: "skk-testdaemon", netNSPrefix: "skk-d", podCIDR: "10.250.3.0/24"})
+	cs, k, hostNS, port, healthz := d.client, d.k, d.hostNS, d.port, d.healthz
 
 	eventually(t, waitLong, "node registered", func() error {
 		_, err := cs.CoreV1().Nodes().Get(context.Background(), "node-d")
@@ -91,4 +60,57 @@ func TestDaemon(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// daemonOptions are what differs between the daemons of parallel tests.
+type daemonOptions struct {
+	node, containerdNS, netNSPrefix, podCIDR string
+}
+
+// daemon is a skiff-kubelet daemon of a test, run as its main does, with
+// the real pod network manager in a network namespace of the test's,
+// serving its API on loopback (plain HTTP) and reached by an apiserver of
+// its own.
+type daemon struct {
+	api           *apiservertest.Server
+	client        *client.Clientset
+	k             *testutil.Kubelet // for CreatePod and WaitPod
+	hostNS        string
+	port, healthz int
+}
+
+func startDaemon(t *testing.T, o daemonOptions) *daemon {
+	t.Helper()
+	api := apiservertest.Start(t, apiservertest.Options{KubeletInsecureHTTP: true})
+	hostNS := testutil.NewNetNS(t)
+	env := testutil.Shared()
+	port, healthz := apiservertest.FreePort(t), apiservertest.FreePort(t)
+	t.Cleanup(func() { testutil.DeleteNetNSWithPrefix(o.netNSPrefix) })
+	t.Cleanup(func() { testutil.RemoveAll(t, o.containerdNS) })
+	cfg := app.Config{}
+	if err := component.LoadConfig(viper.New(), "", app.Defaults(), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server = []string{api.URL}
+	cfg.NodeName, cfg.NodeIP = o.node, "127.0.0.1"
+	cfg.ContainerdAddress, cfg.ContainerdNamespace = env.Containerd.Address, o.containerdNS
+	cfg.RootDir, cfg.PodLogDir, cfg.ImageDir = t.TempDir(), t.TempDir(), env.ImageDir
+	cfg.PodCIDR, cfg.HostNetNS, cfg.NetNSPrefix = o.podCIDR, hostNS, o.netNSPrefix
+	cfg.BindAddress, cfg.Port, cfg.InsecureHTTP = "127.0.0.1", port, true
+	cfg.HealthzBindAddr, cfg.HealthzPort = "127.0.0.1", healthz
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.RunDaemon(ctx, zaptest.NewLogger(t).Named("kubelet"), cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunDaemon: %v", err)
+		}
+	})
+	cs, err := client.New(client.Options{Server: []string{api.URL}, QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return &daemon{api: api, client: cs, k: &testutil.Kubelet{NodeName: o.node, Client: cs}, hostNS: hostNS, port: port, healthz: healthz}
 }

@@ -14,7 +14,11 @@
 //	GET /fetch?url=U  GETs U and returns its body (e.g. a neighbour on localhost)
 //
 // With --probe URL it only GETs URL and exits 0 on a 2xx answer, else 1:
-// an exec probe.
+// an exec probe. Other one-shot modes, for exec (the image has no shell):
+//
+//	--hostname     prints the hostname
+//	--cat          copies stdin to stdout
+//	--exit-now=N   writes "out" to stdout and "err" to stderr, exits N
 package main
 
 import (
@@ -55,7 +59,30 @@ func main() {
 	ignoreTerm := flag.Bool("ignore-sigterm", os.Getenv("IGNORE_SIGTERM") != "", "log SIGTERM and keep running")
 	writeFile := flag.String("write-file", "", "write PATH=CONTENT at start")
 	probe := flag.String("probe", "", "GET this URL and exit 0 on a 2xx answer, else 1 (for exec probes)")
+	hostname := flag.Bool("hostname", false, "print the hostname and exit")
+	cat := flag.Bool("cat", false, "copy stdin to stdout and exit")
+	exitNow := flag.Int("exit-now", -1, `write "out" to stdout and "err" to stderr and exit with this code`)
 	flag.Parse()
+	switch {
+	case *hostname:
+		h, err := os.Hostname()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(h)
+		os.Exit(0)
+	case *cat:
+		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case *exitNow >= 0:
+		fmt.Println("out")
+		fmt.Fprintln(os.Stderr, "err")
+		os.Exit(*exitNow)
+	}
 	if *probe != "" {
 		resp, err := http.Get(*probe)
 		if err != nil || resp.StatusCode/100 != 2 {

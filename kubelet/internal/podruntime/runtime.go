@@ -607,49 +607,6 @@ func (r *Runtime) List(ctx context.Context) ([]*Container, error) {
 	return out, nil
 }
 
-// Exec runs a command in a running container and returns its exit code,
-// killing it when ctx ends.
-func (r *Runtime) Exec(ctx context.Context, c *Container, args []string) (int, error) {
-	ctx = r.ns(ctx)
-	cont, err := r.client.LoadContainer(ctx, c.ID)
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, err)
-	}
-	spec, err := cont.Spec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, err)
-	}
-	task, err := cont.Task(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, err)
-	}
-	pspec := *spec.Process
-	pspec.Args = args
-	pspec.Terminal = false
-	id := fmt.Sprintf("exec-%d", time.Now().UnixNano())
-	proc, err := task.Exec(ctx, id, &pspec, cio.NullIO)
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, err)
-	}
-	dctx := context.WithoutCancel(ctx)
-	defer func() { _, _ = proc.Delete(dctx, containerd.WithProcessKill) }()
-	ch, err := proc.Wait(dctx)
-	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, err)
-	}
-	if err := proc.Start(ctx); err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, err)
-	}
-	select {
-	case st := <-ch:
-		code, _, err := st.Result()
-		return int(code), err
-	case <-ctx.Done():
-		_ = proc.Kill(dctx, syscall.SIGKILL)
-		return 0, fmt.Errorf("exec in %s: %w", c.ID, ctx.Err())
-	}
-}
-
 // PauseImage is the sandbox image.
 func (r *Runtime) PauseImage() string { return r.cfg.PauseImage }
 

@@ -167,7 +167,7 @@ func (w *worker) probeOnce(ctx context.Context, pod *corev1.Pod, spec *corev1.Co
 	}
 	switch {
 	case probe.GetExec() != nil:
-		code, err := w.m.rt.Exec(ctx, c, probe.GetExec().GetCommand())
+		code, err := w.m.rt.Exec(ctx, c, probe.GetExec().GetCommand(), podruntime.Stdio{})
 		if err != nil {
 			return err
 		}

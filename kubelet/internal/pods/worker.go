@@ -26,10 +26,13 @@ type worker struct {
 	deleted bool // gone from the apiserver
 	kick    chan struct{}
 
-	net        PodNetwork
-	netReady   bool
-	sandbox    *podruntime.Container
-	attempt    int // sandbox attempts
+	net      PodNetwork
+	netReady bool
+	sandbox  *podruntime.Container
+	attempt  int // sandbox attempts
+	// containers is the worker's own; other goroutines read it (and each
+	// one's cur) under mu, so once the worker is shared (after adopt) it
+	// writes both under mu.
 	containers map[string]*containerState
 	startTime  time.Time
 	written    *corev1.PodStatus // last status written
@@ -126,9 +129,22 @@ func (w *worker) container(name string) *containerState {
 	cs, ok := w.containers[name]
 	if !ok {
 		cs = &containerState{name: name}
+		w.mu.Lock()
 		w.containers[name] = cs
+		w.mu.Unlock()
 	}
 	return cs
+}
+
+// current is the latest run of a container of the pod, nil before its
+// first; safe to call from any goroutine.
+func (w *worker) current(name string) *podruntime.Container {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cs := w.containers[name]; cs != nil {
+		return cs.cur
+	}
+	return nil
 }
 
 func (w *worker) update(pod *corev1.Pod, deleted bool) {
@@ -398,7 +414,9 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, spec *core
 	if cs.prev != nil {
 		w.garbage(cs.prev)
 	}
+	w.mu.Lock()
 	cs.prev, cs.cur, cs.restarts, cs.imageRef = cs.cur, c, restart, ref
+	w.mu.Unlock()
 	cs.waitingReason, cs.waitingMessage, cs.nextStart = "", "", time.Time{}
 	cs.probes = w.startProbes(pod, spec, c)
 	w.watchExit(c)

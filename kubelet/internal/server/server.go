@@ -1,6 +1,7 @@
 // Package server is the kubelet's HTTP API, the one the apiserver calls to
-// reach a node: for now GET /containerLogs/{namespace}/{pod}/{container}
-// (what `skiffctl logs` reads through the apiserver) and /healthz.
+// reach a node: GET /containerLogs/{namespace}/{pod}/{container} (what
+// `skiffctl logs` reads through the apiserver), /exec/{namespace}/{pod}/{container}
+// (`skiffctl exec`) and /healthz.
 //
 // It serves TLS and authenticates callers by client certificate against a
 // client CA, as Kubernetes' kubelet does with --client-ca-file; plain HTTP
