@@ -5,75 +5,55 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
+	"go.uber.org/zap"
 
 	"skiff.dev/apiserver/internal/pki"
 	"skiff.dev/proto/component"
 )
 
-// Run is main: it returns the process exit code.
-func Run(args []string) int {
-	cmd := NewCommand()
-	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	return 0
-}
-
-// NewCommand is the skiff-apiserver command tree.
-func NewCommand() *cobra.Command {
-	v := viper.New()
-	var configFile string
-	cmd := &cobra.Command{
-		Use:   "skiff-apiserver",
-		Short: "The Skiff API server: gRPC and REST over one port, backed by etcd",
-		Long: `skiff-apiserver is the cluster's only entry. It validates and stores every
+// command is skiff-apiserver's command skeleton.
+var command = component.Daemon[Config, *Config]{
+	Name:  "apiserver",
+	Short: "The Skiff API server: gRPC and REST over one port, backed by etcd",
+	Long: `skiff-apiserver is the cluster's only entry. It validates and stores every
 object in etcd (embedded by default, or an external cluster with --etcd-servers),
 serves gRPC and Kubernetes-shaped REST on one port, and streams watches.
 
 Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_SECURE_PORT=6443) or in
 the --config file; flags win over the environment, which wins over the file.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load(v, configFile)
-			if err != nil {
-				return err
-			}
-			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = lg.Sync() }()
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			a, err := Start(ctx, lg.Named("apiserver"), cfg)
-			if err != nil {
-				return err
-			}
-			<-ctx.Done()
-			stop() // a second signal exits at once
-			lg.Info("shutting down")
-			return a.Shutdown()
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
-	addFlags(fs)
-	_ = v.BindPFlags(fs)
+	AddFlags: addFlags,
+	Defaults: Defaults,
+	Run:      run,
+}
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int {
+	cmd := NewCommand()
+	cmd.SetArgs(args)
+	return component.ExitCode(os.Stderr, cmd.Execute())
+}
+
+// NewCommand is the skiff-apiserver command tree.
+func NewCommand() *cobra.Command {
+	cmd := command.Command()
 	cmd.AddCommand(newCertsCommand())
-	component.SetVersion(cmd)
 	return cmd
+}
+
+// run serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, lg *zap.Logger, cfg Config) error {
+	a, err := Start(ctx, lg, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	lg.Info("shutting down")
+	return a.Shutdown()
 }
 
 func addFlags(fs *pflag.FlagSet) {
@@ -110,13 +90,6 @@ func addFlags(fs *pflag.FlagSet) {
 	fs.Duration("shutdown-timeout", d["shutdown-timeout"].(time.Duration), "how long in-flight requests get on shutdown before watches are cut")
 	fs.String("log-format", d["log-format"].(string), "json or console")
 	fs.String("log-level", d["log-level"].(string), "debug, info, warn or error")
-}
-
-// load merges defaults, the config file, SKIFF_ environment and flags.
-func load(v *viper.Viper, configFile string) (Config, error) {
-	var cfg Config
-	err := component.LoadConfig(v, configFile, Defaults(), &cfg)
-	return cfg, err
 }
 
 func newCertsCommand() *cobra.Command {

@@ -94,8 +94,12 @@ func Defaults() map[string]any {
 	}
 }
 
-// Validate checks the configuration as a whole and says what to fix.
+// Validate splits the comma-separated lists (--etcd-servers,
+// --kubelet-preferred-address-types, as the SKIFF_ environment gives them),
+// then checks the configuration as a whole and says what to fix.
 func (c *Config) Validate() error {
+	c.EtcdServers = splitList(c.EtcdServers)
+	c.KubeletPreferredAddressTypes = splitList(c.KubeletPreferredAddressTypes)
 	var errs []error
 	if c.SecurePort < 0 || c.SecurePort > 65535 {
 		errs = append(errs, fmt.Errorf("--secure-port: must be 0-65535, got %d", c.SecurePort))
@@ -168,3 +172,6 @@ func splitList(in []string) []string {
 	}
 	return out
 }
+
+// Logging is the --log-format and --log-level.
+func (c *Config) Logging() (format, level string) { return c.LogFormat, c.LogLevel }

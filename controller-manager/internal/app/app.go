@@ -5,40 +5,20 @@
 package app
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
 	"skiff.dev/proto/component"
 )
 
-// Run is main: it returns the process exit code.
-func Run(args []string) int {
-	cmd := NewCommand()
-	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	return 0
-}
-
-// NewCommand is the skiff-controller-manager command.
-func NewCommand() *cobra.Command {
-	v := viper.New()
-	var configFile string
-	cmd := &cobra.Command{
-		Use:   "skiff-controller-manager",
-		Short: "The Skiff controller manager: the reconcile loops that keep the cluster as declared",
-		Long: `skiff-controller-manager runs Skiff's controllers, each a level-triggered loop
+// command is skiff-controller-manager's command skeleton.
+var command = component.Daemon[Config, *Config]{
+	Name:  "controller-manager",
+	Short: "The Skiff controller manager: the reconcile loops that keep the cluster as declared",
+	Long: `skiff-controller-manager runs Skiff's controllers, each a level-triggered loop
 over shared informers and work queues: ReplicaSets get their pods, Deployments
 their ReplicaSets and rolling updates, Services their Endpoints, nodes their pod
 CIDRs, and so on. Several replicas may run: they elect one leader through the
@@ -51,34 +31,16 @@ controller enabled by default, 'name' adds one, '-name' removes one
 
 Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_LEADER_ELECT=false) or in
 the --config file; flags win over the environment, which wins over the file.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load(v, configFile)
-			if err != nil {
-				return err
-			}
-			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = lg.Sync() }()
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			go func() {
-				<-ctx.Done()
-				stop() // a second signal exits at once
-			}()
-			return RunDaemon(ctx, lg.Named("controller-manager"), cfg)
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
-	addFlags(fs)
-	_ = v.BindPFlags(fs)
-	component.SetVersion(cmd)
-	return cmd
+	AddFlags: addFlags,
+	Defaults: Defaults,
+	Run:      RunDaemon,
 }
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int { return command.Main(args) }
+
+// NewCommand is the skiff-controller-manager command.
+func NewCommand() *cobra.Command { return command.Command() }
 
 func controllerNames() string {
 	var names []string
@@ -135,27 +97,4 @@ func addFlags(fs *pflag.FlagSet) {
 
 // LoadConfig is the configuration the command would run with for args
 // (flags), the SKIFF_ environment and defaults, validated.
-func LoadConfig(args []string) (Config, error) {
-	fs := pflag.NewFlagSet("skiff-controller-manager", pflag.ContinueOnError)
-	addFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	v := viper.New()
-	if err := v.BindPFlags(fs); err != nil {
-		return Config{}, err
-	}
-	return load(v, "")
-}
-
-// load merges defaults, the config file, SKIFF_ environment and flags, then validates.
-func load(v *viper.Viper, configFile string) (Config, error) {
-	var cfg Config
-	if err := component.LoadConfig(v, configFile, Defaults(), &cfg); err != nil {
-		return Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
-}
+func LoadConfig(args []string) (Config, error) { return command.LoadArgs(args) }

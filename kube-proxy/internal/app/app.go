@@ -6,31 +6,21 @@ package app
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.uber.org/zap"
 
 	"skiff.dev/proto/component"
 )
 
-// Run is main: it returns the process exit code.
-func Run(args []string) int {
-	cmd := NewCommand()
-	cmd.SetArgs(args)
-	return component.ExitCode(os.Stderr, cmd.Execute())
-}
-
-// NewCommand is the skiff-kube-proxy command.
-func NewCommand() *cobra.Command {
-	v := viper.New()
-	var configFile string
-	cmd := &cobra.Command{
-		Use:   "skiff-kube-proxy",
-		Short: "The Skiff network proxy: Services as iptables DNAT rules on every node",
-		Long: `skiff-kube-proxy watches Services and Endpoints and keeps the node's iptables
+// command is skiff-kube-proxy's command skeleton.
+var command = component.Daemon[Config, *Config]{
+	Name:  "kube-proxy",
+	Short: "The Skiff network proxy: Services as iptables DNAT rules on every node",
+	Long: `skiff-kube-proxy watches Services and Endpoints and keeps the node's iptables
 rules in step, the way kube-proxy's iptables mode does: nat PREROUTING and
 OUTPUT jump to KUBE-SERVICES, one rule per ClusterIP:port to KUBE-SVC-<hash>,
 which picks a KUBE-SEP-<hash> endpoint chain at random (or by ClientIP
@@ -42,33 +32,16 @@ that are not its own; --cleanup removes all of its rules and exits.
 
 Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_SYNC_PERIOD=1m) or in
 the --config file; flags win over the environment, which wins over the file.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load(v, configFile)
-			if err != nil {
-				return err
-			}
-			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = lg.Sync() }()
-			ctx, stop := component.SignalContext(context.Background())
-			defer stop()
-			if cfg.Cleanup {
-				return RunCleanup(ctx, lg.Named("kube-proxy"))
-			}
-			return RunDaemon(ctx, lg.Named("kube-proxy"), cfg)
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
-	addFlags(fs)
-	_ = v.BindPFlags(fs)
-	component.SetVersion(cmd)
-	return cmd
+	AddFlags: addFlags,
+	Defaults: Defaults,
+	Run:      run,
 }
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int { return command.Main(args) }
+
+// NewCommand is the skiff-kube-proxy command.
+func NewCommand() *cobra.Command { return command.Command() }
 
 func addFlags(fs *pflag.FlagSet) {
 	d := Defaults()
@@ -91,13 +64,12 @@ func addFlags(fs *pflag.FlagSet) {
 }
 
 // load merges defaults, the config file, SKIFF_ environment and flags, then validates.
-func load(v *viper.Viper, configFile string) (Config, error) {
-	var cfg Config
-	if err := component.LoadConfig(v, configFile, Defaults(), &cfg); err != nil {
-		return Config{}, err
+func load(v *viper.Viper, configFile string) (Config, error) { return command.Load(v, configFile) }
+
+// run is the daemon, or with --cleanup the removal of its rules.
+func run(ctx context.Context, lg *zap.Logger, cfg Config) error {
+	if cfg.Cleanup {
+		return RunCleanup(ctx, lg)
 	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
+	return RunDaemon(ctx, lg, cfg)
 }

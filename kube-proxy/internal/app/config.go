@@ -98,3 +98,6 @@ func (c Config) nodePortCIDRs() ([]*net.IPNet, error) {
 	}
 	return out, nil
 }
+
+// Logging is the --log-format and --log-level.
+func (c Config) Logging() (format, level string) { return c.LogFormat, c.LogLevel }

@@ -4,16 +4,12 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
 	"skiff.dev/kubelet/internal/podruntime"
 	"skiff.dev/proto/component"
@@ -29,23 +25,14 @@ func Run(args []string) int {
 		}
 		return 0
 	}
-	cmd := NewCommand()
-	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	return 0
+	return command.Main(args)
 }
 
-// NewCommand is the skiff-kubelet command.
-func NewCommand() *cobra.Command {
-	v := viper.New()
-	var configFile string
-	cmd := &cobra.Command{
-		Use:   "skiff-kubelet",
-		Short: "The Skiff node agent: runs the pods bound to its node on containerd",
-		Long: `skiff-kubelet registers its Node and renews its Lease, sets up the node's pod
+// command is skiff-kubelet's command skeleton.
+var command = component.Daemon[Config, *Config]{
+	Name:  "kubelet",
+	Short: "The Skiff node agent: runs the pods bound to its node on containerd",
+	Long: `skiff-kubelet registers its Node and renews its Lease, sets up the node's pod
 network from the podCIDR the controller-manager assigns, and runs the pods bound
 to the node as containers on containerd (its own containerd namespace): a pause
 sandbox per pod holding the pod's network, IPC and UTS namespaces, the app
@@ -54,37 +41,13 @@ termination, and container logs served on its API (--port).
 
 Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_NODE_NAME=node-1) or in
 the --config file; flags win over the environment, which wins over the file.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cfg Config
-			if err := component.LoadConfig(v, configFile, Defaults(), &cfg); err != nil {
-				return err
-			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
-			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = lg.Sync() }()
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			go func() {
-				<-ctx.Done()
-				stop() // a second signal exits at once
-			}()
-			return RunDaemon(ctx, lg.Named("kubelet"), cfg)
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
-	addFlags(fs)
-	_ = v.BindPFlags(fs)
-	component.SetVersion(cmd)
-	return cmd
+	AddFlags: addFlags,
+	Defaults: Defaults,
+	Run:      RunDaemon,
 }
+
+// NewCommand is the skiff-kubelet command.
+func NewCommand() *cobra.Command { return command.Command() }
 
 func addFlags(fs *pflag.FlagSet) {
 	d := Defaults()

@@ -105,3 +105,6 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Logging is the --log-format and --log-level.
+func (c Config) Logging() (format, level string) { return c.LogFormat, c.LogLevel }

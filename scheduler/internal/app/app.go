@@ -5,11 +5,6 @@
 package app
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,25 +14,11 @@ import (
 	"skiff.dev/proto/component"
 )
 
-// Run is main: it returns the process exit code.
-func Run(args []string) int {
-	cmd := NewCommand()
-	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	return 0
-}
-
-// NewCommand is the skiff-scheduler command.
-func NewCommand() *cobra.Command {
-	v := viper.New()
-	var configFile string
-	cmd := &cobra.Command{
-		Use:   "skiff-scheduler",
-		Short: "The Skiff scheduler: binds each pending pod to the node that fits it best",
-		Long: `skiff-scheduler watches pods without a node and the cluster's nodes. For each
+// command is skiff-scheduler's command skeleton.
+var command = component.Daemon[Config, *Config]{
+	Name:  "scheduler",
+	Short: "The Skiff scheduler: binds each pending pod to the node that fits it best",
+	Long: `skiff-scheduler watches pods without a node and the cluster's nodes. For each
 pod it rules out the nodes that cannot run it (not ready, cordoned, untolerated
 taints, too little cpu, memory or pod room, node selector and affinity, host
 ports), scores the rest (free resources, balance, spreading of replicas,
@@ -46,34 +27,16 @@ elect one leader through the Lease kube-system/skiff-scheduler.
 
 Every flag can also be set as SKIFF_<FLAG> (e.g. SKIFF_LEADER_ELECT=false) or in
 the --config file; flags win over the environment, which wins over the file.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load(v, configFile)
-			if err != nil {
-				return err
-			}
-			lg, err := component.NewLogger(cfg.LogFormat, cfg.LogLevel)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = lg.Sync() }()
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			go func() {
-				<-ctx.Done()
-				stop() // a second signal exits at once
-			}()
-			return RunDaemon(ctx, lg.Named("scheduler"), cfg)
-		},
-	}
-	fs := cmd.Flags()
-	fs.StringVar(&configFile, "config", "", "YAML config file; keys are flag names")
-	addFlags(fs)
-	_ = v.BindPFlags(fs)
-	component.SetVersion(cmd)
-	return cmd
+	AddFlags: addFlags,
+	Defaults: Defaults,
+	Run:      RunDaemon,
 }
+
+// Run is main: it returns the process exit code.
+func Run(args []string) int { return command.Main(args) }
+
+// NewCommand is the skiff-scheduler command.
+func NewCommand() *cobra.Command { return command.Command() }
 
 func addFlags(fs *pflag.FlagSet) {
 	d := Defaults()
@@ -98,13 +61,4 @@ func addFlags(fs *pflag.FlagSet) {
 func leaseDefault(d map[string]any, k string) (v time.Duration) { return d[k].(time.Duration) }
 
 // load merges defaults, the config file, SKIFF_ environment and flags, then validates.
-func load(v *viper.Viper, configFile string) (Config, error) {
-	var cfg Config
-	if err := component.LoadConfig(v, configFile, Defaults(), &cfg); err != nil {
-		return Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
-}
+func load(v *viper.Viper, configFile string) (Config, error) { return command.Load(v, configFile) }
