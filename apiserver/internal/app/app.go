@@ -17,7 +17,7 @@ import (
 )
 
 // command is skiff-apiserver's command skeleton.
-var command = component.Daemon[Config, *Config]{
+var command = component.Daemon[options, *options]{
 	Name:  "apiserver",
 	Short: "The Skiff API server: gRPC and REST over one port, backed by etcd",
 	Long: `skiff-apiserver is the cluster's only entry. It validates and stores every
@@ -46,8 +46,8 @@ func NewCommand() *cobra.Command {
 }
 
 // run serves until ctx ends, then shuts down gracefully.
-func run(ctx context.Context, lg *zap.Logger, cfg Config) error {
-	a, err := Start(ctx, lg, cfg)
+func run(ctx context.Context, lg *zap.Logger, o options) error {
+	a, err := Start(ctx, lg, Config(o))
 	if err != nil {
 		return err
 	}

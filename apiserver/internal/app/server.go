@@ -63,6 +63,8 @@ func Start(ctx context.Context, lg *zap.Logger, cfg Config) (*APIServer, error) 
 	if lg == nil {
 		lg = zap.NewNop()
 	}
+	cfg.EtcdServers = splitList(cfg.EtcdServers)
+	cfg.KubeletPreferredAddressTypes = splitList(cfg.KubeletPreferredAddressTypes)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

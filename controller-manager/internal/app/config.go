@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	"skiff.dev/proto/leaderelection"
+	"skiff.dev/proto/component"
 )
 
 // Config is skiff-controller-manager's configuration; mapstructure keys are
@@ -67,7 +67,7 @@ type Config struct {
 // has one. The client limits are higher than kube-controller-manager's 20
 // QPS: slow-start batches of pod creations need them (see docs/benchmarks.md).
 func Defaults() map[string]any {
-	return map[string]any{
+	return component.AddLeaderElectionDefaults(map[string]any{
 		"kubeconfig":                            "",
 		"server":                                []string{},
 		"controllers":                           []string{"*"},
@@ -91,12 +91,6 @@ func Defaults() map[string]any {
 		"service-account-private-key-file":      "",
 		"root-ca-file":                          "",
 		"terminated-pod-gc-threshold":           12500,
-		"leader-elect":                          true,
-		"leader-elect-lease-duration":           leaderelection.DefaultLeaseDuration,
-		"leader-elect-renew-deadline":           leaderelection.DefaultRenewDeadline,
-		"leader-elect-retry-period":             leaderelection.DefaultRetryPeriod,
-		"leader-elect-resource-name":            "skiff-controller-manager",
-		"leader-elect-resource-namespace":       "kube-system",
 		"bind-address":                          "0.0.0.0",
 		"secure-port":                           10257,
 		"kube-api-qps":                          float32(500),
@@ -104,7 +98,7 @@ func Defaults() map[string]any {
 		"shutdown-timeout":                      10 * time.Second,
 		"log-format":                            "json",
 		"log-level":                             "info",
-	}
+	}, "skiff-controller-manager")
 }
 
 // Validate reports every problem of c.
@@ -152,22 +146,7 @@ func (c Config) Validate() error {
 	if c.SecurePort < 0 || c.SecurePort > 65535 {
 		bad("--secure-port: must be 0 to 65535, got %d", c.SecurePort)
 	}
-	if c.LeaderElect {
-		if c.LeaderElectLeaseDuration <= c.LeaderElectRenewDeadline {
-			bad("--leader-elect-lease-duration: must be greater than --leader-elect-renew-deadline (%v), got %v",
-				c.LeaderElectRenewDeadline, c.LeaderElectLeaseDuration)
-		}
-		if c.LeaderElectRenewDeadline <= c.LeaderElectRetryPeriod {
-			bad("--leader-elect-renew-deadline: must be greater than --leader-elect-retry-period (%v), got %v",
-				c.LeaderElectRetryPeriod, c.LeaderElectRenewDeadline)
-		}
-		if c.LeaderElectRetryPeriod <= 0 {
-			bad("--leader-elect-retry-period: must be greater than zero, got %v", c.LeaderElectRetryPeriod)
-		}
-		if c.LeaderElectResourceName == "" || c.LeaderElectResourceNamespace == "" {
-			bad("--leader-elect-resource-name and --leader-elect-resource-namespace: required with --leader-elect")
-		}
-	}
+	errs = append(errs, c.leaderElection().Validate()...)
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		bad("--log-format: must be json or console, got %q", c.LogFormat)
 	}
@@ -176,3 +155,11 @@ func (c Config) Validate() error {
 
 // Logging is the --log-format and --log-level.
 func (c Config) Logging() (format, level string) { return c.LogFormat, c.LogLevel }
+
+// leaderElection is the --leader-elect* part of c.
+func (c Config) leaderElection() component.LeaderElection {
+	return component.LeaderElection{
+		Elect: c.LeaderElect, LeaseDuration: c.LeaderElectLeaseDuration, RenewDeadline: c.LeaderElectRenewDeadline,
+		RetryPeriod: c.LeaderElectRetryPeriod, ResourceName: c.LeaderElectResourceName, ResourceNamespace: c.LeaderElectResourceNamespace,
+	}
+}

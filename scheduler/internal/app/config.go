@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"skiff.dev/proto/leaderelection"
+	"skiff.dev/proto/component"
 )
 
 // Config is skiff-scheduler's configuration; mapstructure keys are the
@@ -36,24 +36,18 @@ type Config struct {
 
 // Defaults are every key's default, as kube-scheduler's where it has one.
 func Defaults() map[string]any {
-	return map[string]any{
-		"kubeconfig":                      "",
-		"server":                          []string{},
-		"scheduler-name":                  "default-scheduler",
-		"leader-elect":                    true,
-		"leader-elect-lease-duration":     leaderelection.DefaultLeaseDuration,
-		"leader-elect-renew-deadline":     leaderelection.DefaultRenewDeadline,
-		"leader-elect-retry-period":       leaderelection.DefaultRetryPeriod,
-		"leader-elect-resource-name":      "skiff-scheduler",
-		"leader-elect-resource-namespace": "kube-system",
-		"bind-address":                    "0.0.0.0",
-		"secure-port":                     10259,
-		"kube-api-qps":                    float32(50),
-		"kube-api-burst":                  100,
-		"shutdown-timeout":                10 * time.Second,
-		"log-format":                      "json",
-		"log-level":                       "info",
-	}
+	return component.AddLeaderElectionDefaults(map[string]any{
+		"kubeconfig":       "",
+		"server":           []string{},
+		"scheduler-name":   "default-scheduler",
+		"bind-address":     "0.0.0.0",
+		"secure-port":      10259,
+		"kube-api-qps":     float32(50),
+		"kube-api-burst":   100,
+		"shutdown-timeout": 10 * time.Second,
+		"log-format":       "json",
+		"log-level":        "info",
+	}, "skiff-scheduler")
 }
 
 // Validate reports every problem of c.
@@ -66,22 +60,7 @@ func (c Config) Validate() error {
 	if c.SecurePort < 0 || c.SecurePort > 65535 {
 		bad("--secure-port: must be 0 to 65535, got %d", c.SecurePort)
 	}
-	if c.LeaderElect {
-		if c.LeaderElectLeaseDuration <= c.LeaderElectRenewDeadline {
-			bad("--leader-elect-lease-duration: must be greater than --leader-elect-renew-deadline (%v), got %v",
-				c.LeaderElectRenewDeadline, c.LeaderElectLeaseDuration)
-		}
-		if c.LeaderElectRenewDeadline <= c.LeaderElectRetryPeriod {
-			bad("--leader-elect-renew-deadline: must be greater than --leader-elect-retry-period (%v), got %v",
-				c.LeaderElectRetryPeriod, c.LeaderElectRenewDeadline)
-		}
-		if c.LeaderElectRetryPeriod <= 0 {
-			bad("--leader-elect-retry-period: must be greater than zero, got %v", c.LeaderElectRetryPeriod)
-		}
-		if c.LeaderElectResourceName == "" || c.LeaderElectResourceNamespace == "" {
-			bad("--leader-elect-resource-name and --leader-elect-resource-namespace: required with --leader-elect")
-		}
-	}
+	errs = append(errs, c.leaderElection().Validate()...)
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		bad("--log-format: must be json or console, got %q", c.LogFormat)
 	}
@@ -90,3 +69,11 @@ func (c Config) Validate() error {
 
 // Logging is the --log-format and --log-level.
 func (c Config) Logging() (format, level string) { return c.LogFormat, c.LogLevel }
+
+// leaderElection is the --leader-elect* part of c.
+func (c Config) leaderElection() component.LeaderElection {
+	return component.LeaderElection{
+		Elect: c.LeaderElect, LeaseDuration: c.LeaderElectLeaseDuration, RenewDeadline: c.LeaderElectRenewDeadline,
+		RetryPeriod: c.LeaderElectRetryPeriod, ResourceName: c.LeaderElectResourceName, ResourceNamespace: c.LeaderElectResourceNamespace,
+	}
+}
