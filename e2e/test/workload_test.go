@@ -186,7 +186,9 @@ func exposeWeb(t *testing.T, l *lab.Lab) service {
 // so each is balanced anew), and returns how often each answer came; an
 // empty answer counts as "" (a failed request).
 func askMany(ctx context.Context, l *lab.Lab, host, url string, n int) (map[string]int, error) {
-	script := fmt.Sprintf(`for i in $(seq %d); do curl -s --max-time 5 %s || true; echo; done`, n, url)
+	// $(...) drops the answer's newline: one line per request, empty
+	// when it failed.
+	script := fmt.Sprintf(`for i in $(seq %d); do echo "$(curl -s --max-time 5 %s)"; done`, n, url)
 	out, err := l.Exec(ctx, host, "sh", "-c", script)
 	if err != nil {
 		return nil, err
