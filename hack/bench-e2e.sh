@@ -36,7 +36,7 @@ for run in $(seq "$runs"); do
     sleep 0.2
   done
   [ -n "$ready" ] || { echo "run $run: 10 pods not Ready within the bound" >&2; exit 1; }
-  secs=$(echo "$ready - $start" | bc)
+  secs=$(printf "%.2f" "$(echo "$ready - $start" | bc)")
   echo "run $run: $secs s"
   results+=("$secs")
   lab down >/dev/null
