@@ -30,9 +30,8 @@ func TestNodeLoss(t *testing.T) {
 		"--node-monitor-grace-period", gracePeriod.String(), "--node-monitor-period", "2s",
 		"--pod-eviction-timeout", evictionTimeout.String(),
 	}})
-	pods := createWeb(t, l, 2)
-	svc := exposeWeb(t, l)
-	url := fmt.Sprintf("http://%s:%d/", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
+	pods, svc := createWebService(t, l)
+	url := svc.clusterURL()
 	var lost pod
 	for _, p := range pods {
 		if p.Spec.NodeName == "n2" {
@@ -56,10 +55,11 @@ func TestNodeLoss(t *testing.T) {
 		}
 	})
 	framework.Eventually(t, gracePeriod+time.Minute, time.Second, "n2 not ready", func(ctx context.Context) error {
-		if st := readyStatus(ctx, t, l, "n2"); st == "True" {
+		st, err := framework.NodeReadyStatus(ctx, l, admin, "n2")
+		if err == nil && st == "True" {
 			return fmt.Errorf("n2 Ready=%s", st)
 		}
-		return nil
+		return err
 	})
 	t.Logf("n2 not ready %s after the unplug (grace period %s)", time.Since(unplugged).Round(time.Second), gracePeriod)
 
@@ -110,28 +110,6 @@ func TestNodeLoss(t *testing.T) {
 	})
 }
 
-// readyStatus is node's Ready condition status ("" when it has none).
-func readyStatus(ctx context.Context, t *testing.T, l *lab.Lab, node string) string {
-	var n struct {
-		Status struct {
-			Conditions []struct {
-				Type   string `json:"type"`
-				Status string `json:"status"`
-			} `json:"conditions"`
-		} `json:"status"`
-	}
-	if err := framework.GetJSON(ctx, l, admin, &n, "node", node); err != nil {
-		t.Logf("get node %s: %v", node, err)
-		return ""
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == "Ready" {
-			return c.Status
-		}
-	}
-	return ""
-}
-
 // runningContainers lists the IDs of the running containers of node's
 // containerd namespace, as runc sees them.
 func runningContainers(ctx context.Context, t *testing.T, l *lab.Lab, node string) []string {
@@ -153,10 +131,8 @@ func runningContainers(ctx context.Context, t *testing.T, l *lab.Lab, node strin
 // restart).
 func TestNodeDaemonsRestart(t *testing.T) {
 	l := startSeedCluster(t, nil)
-	pods := createWeb(t, l, 2)
-	svc := exposeWeb(t, l)
-	url := fmt.Sprintf("http://%s:%d/", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
-	waitServiceAnswers(t, l, "n1", url, 10, pods)
+	pods, svc := createWebService(t, l)
+	url := svc.clusterURL()
 	waitServiceAnswers(t, l, "n2", url, 10, pods)
 
 	// A client on n1, whose kube-proxy restarts, asks until stopped.

@@ -16,10 +16,8 @@ import (
 // NodePort answers on every node's address.
 func TestServiceClusterIPAndNodePort(t *testing.T) {
 	l := startSeedCluster(t, nil)
-	pods := createWeb(t, l, 2)
-	svc := exposeWeb(t, l)
-	clusterURL := fmt.Sprintf("http://%s:%d/", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
-	waitServiceAnswers(t, l, "n2", clusterURL, 50, pods)
+	pods, svc := createWebService(t, l)
+	waitServiceAnswers(t, l, "n2", svc.clusterURL(), 50, pods)
 
 	for _, node := range nodes {
 		h, err := l.Host(node)

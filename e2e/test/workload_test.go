@@ -182,6 +182,18 @@ func exposeWeb(t *testing.T, l *lab.Lab) service {
 	return svc
 }
 
+// clusterURL is the Service's ClusterIP URL.
+func (s service) clusterURL() string {
+	return fmt.Sprintf("http://%s:%d/", s.Spec.ClusterIP, s.Spec.Ports[0].Port)
+}
+
+// createWebService creates web with two pods (one per node) and exposes it.
+func createWebService(t *testing.T, l *lab.Lab) ([]pod, service) {
+	t.Helper()
+	pods := createWeb(t, l, 2)
+	return pods, exposeWeb(t, l)
+}
+
 // askMany sends n GETs to url from host, one curl each (new connections,
 // so each is balanced anew), and returns how often each answer came; an
 // empty answer counts as "" (a failed request).
