@@ -39,7 +39,7 @@ HELM := $(TOOLS)/helm-$(HELM_VERSION)
 PACKAGES := $(basename $(notdir $(wildcard $(foreach c,$(COMPONENTS),systemd/nfpm/$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)).yaml))))
 PKG_OUT ?= _output/packages
 
-.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy bench-kubelet images tools clean
+.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy bench-kubelet bench-e2e images tools clean
 
 all: build
 
@@ -78,6 +78,10 @@ fmt:
 ## bench-scheduler: pods/s and binding latency of skiff-scheduler, 1,000 nodes x 3,000 pods through a real apiserver
 bench-scheduler:
 	cd scheduler && SKIFF_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestSchedulerThroughput ./internal/scheduler | grep -E 'RESULT|PASS|FAIL|ok'
+
+## bench-e2e: a lab of 1 master + 2 nodes, time from `create deployment` (10 replicas, image from the lab registry) to all Ready; appends to docs/benchmarks.md (root)
+bench-e2e:
+	hack/bench-e2e.sh
 
 ## bench-proxy: skiff-kube-proxy full sync at 1,000 and 10,000 Services x 5 endpoints and a one-endpoint change, real iptables in a network namespace; appends to docs/benchmarks.md
 bench-proxy:

@@ -177,19 +177,42 @@ func Eventually(t *testing.T, timeout, interval time.Duration, what string, chec
 	}
 }
 
+// node is the part of a Node WaitNodesReady and NodeReadyStatus read.
+type node struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Status struct {
+		Conditions []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"conditions"`
+	} `json:"status"`
+}
+
+// ready is the status of the node's Ready condition, "" when it has none.
+func (n node) ready() string {
+	for _, c := range n.Status.Conditions {
+		if c.Type == "Ready" {
+			return c.Status
+		}
+	}
+	return ""
+}
+
 // nodeList is the part of `skiffctl get nodes -o json` WaitNodesReady reads.
 type nodeList struct {
-	Items []struct {
-		Metadata struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-		Status struct {
-			Conditions []struct {
-				Type   string `json:"type"`
-				Status string `json:"status"`
-			} `json:"conditions"`
-		} `json:"status"`
-	} `json:"items"`
+	Items []node `json:"items"`
+}
+
+// NodeReadyStatus is the status of the Ready condition of node ("True",
+// "False", "Unknown"; "" when it has none), asking with skiffctl from host.
+func NodeReadyStatus(ctx context.Context, l *lab.Lab, host, name string) (string, error) {
+	var n node
+	if err := GetJSON(ctx, l, host, &n, "node", name); err != nil {
+		return "", err
+	}
+	return n.ready(), nil
 }
 
 // WaitNodesReady waits until every named node reports Ready=True, asking
@@ -203,11 +226,7 @@ func WaitNodesReady(t *testing.T, l *lab.Lab, host string, timeout time.Duration
 		}
 		ready := map[string]bool{}
 		for _, n := range nl.Items {
-			for _, c := range n.Status.Conditions {
-				if c.Type == "Ready" && c.Status == "True" {
-					ready[n.Metadata.Name] = true
-				}
-			}
+			ready[n.Metadata.Name] = n.ready() == "True"
 		}
 		for _, n := range names {
 			if !ready[n] {

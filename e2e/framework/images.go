@@ -2,12 +2,15 @@ package framework
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -77,4 +80,25 @@ func tarDir(dir, path string) (err error) {
 		_, err = io.Copy(tw, src)
 		return err
 	})
+}
+
+// BuildImages builds the project's test images (skiff.dev/pause:3.9,
+// skiff.dev/testserver:1.0, ...) as OCI archives into dir, as `make images`
+// does, and returns their paths.
+func BuildImages(dir string) ([]string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	kubelet := filepath.Join(root, "kubelet")
+	cmd := exec.Command("go", "run", "./cmd/skiff-mkimage", "--out", dir, "--module", kubelet)
+	cmd.Dir = kubelet
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("skiff-mkimage: %w\n%s", err, stderr.String())
+	}
+	return strings.Fields(string(out)), nil
 }

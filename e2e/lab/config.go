@@ -77,6 +77,10 @@ type Config struct {
 	// timings of schedulers and controller-managers; zero keeps the
 	// daemons' defaults.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// ExtraArgs are flags appended to a daemon's own, by the daemon's name
+	// in the lab's table ("controller-manager", "kubelet", ...), e.g. a
+	// shortened --node-monitor-grace-period for a test of node loss.
+	ExtraArgs map[string][]string
 	// EtcdBinary and HAProxyBinary are looked up in PATH when not absolute.
 	EtcdBinary, HAProxyBinary string
 	// ReadyTimeout bounds each wait for daemons to become healthy.

@@ -135,7 +135,7 @@ func (l *Lab) up(ctx context.Context) error {
 						return fmt.Errorf("%s/%s config: %w", h.Name, d.name, err)
 					}
 				}
-				p, err := l.start(h, d, append([]string{bin}, d.args(l, h)...))
+				p, err := l.start(h, d, l.argv(bin, d, h))
 				if err != nil {
 					return err
 				}
@@ -161,6 +161,71 @@ func (l *Lab) up(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// argv is the command line of daemon d on host h: its binary, its flags
+// from the table, then Config.ExtraArgs for it.
+func (l *Lab) argv(bin string, d daemon, h Host) []string {
+	a := append([]string{bin}, d.args(l, h)...)
+	return append(a, l.cfg.ExtraArgs[d.name]...)
+}
+
+// Restart stops daemon name on host (SIGTERM, SIGKILL after grace) and starts it
+// again with the same command line, waiting until it is healthy, as an
+// operator restarting a unit does. What the daemon started (pods, shims)
+// is left alone.
+func (l *Lab) Restart(ctx context.Context, host, name string) (Proc, error) {
+	old, err := l.Proc(host, name)
+	if err != nil {
+		return Proc{}, err
+	}
+	h, err := l.Host(host)
+	if err != nil {
+		return Proc{}, err
+	}
+	var row *daemon
+	for _, d := range daemonTable() {
+		if d.name == name {
+			row = &d
+			break
+		}
+	}
+	if row == nil {
+		return Proc{}, fmt.Errorf("lab: no daemon %q in the table", name)
+	}
+	if err := stopProcs(l.lg, []Proc{old}, 10*time.Second); err != nil {
+		return Proc{}, fmt.Errorf("lab: stop %s: %w", old.Name(), err)
+	}
+	argv := commandAfterNSEnter(old.Command)
+	if len(argv) == 0 {
+		return Proc{}, fmt.Errorf("lab: %s has no recorded command", old.Name())
+	}
+	p, err := l.start(h, *row, argv)
+	if err != nil {
+		return Proc{}, err
+	}
+	l.mu.Lock()
+	for i := range l.procs {
+		if l.procs[i].Host == host && l.procs[i].Daemon == name {
+			l.procs[i] = p
+		}
+	}
+	l.mu.Unlock()
+	if err := l.save(); err != nil {
+		return p, err
+	}
+	return p, l.waitHealthy(ctx, p, row.health(l, h))
+}
+
+// commandAfterNSEnter is the daemon's own argv inside a recorded
+// "nsenter ... -- argv" command line.
+func commandAfterNSEnter(cmd []string) []string {
+	for i, a := range cmd {
+		if a == "--" {
+			return cmd[i+1:]
+		}
+	}
+	return cmd
 }
 
 // binaryName maps a system daemon to the binary Config names for it.

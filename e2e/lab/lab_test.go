@@ -119,3 +119,29 @@ func TestUnescapeMountPath(t *testing.T) {
 		t.Errorf("unescape = %q", got)
 	}
 }
+
+func TestExtraArgsAndRestartCommand(t *testing.T) {
+	c := Config{Prefix: "skx", Masters: 1, Nodes: 1, StateDir: "/s",
+		ExtraArgs: map[string][]string{"controller-manager": {"--pod-eviction-timeout", "10s"}}}
+	l := newLab(c)
+	m1, err := l.Host("m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range daemonTable() {
+		if d.role != RoleMaster || d.enabled != nil {
+			continue
+		}
+		argv := l.argv("/bin/"+d.binary, d, m1)
+		got := strings.Join(argv, " ")
+		extra := strings.HasSuffix(got, " --pod-eviction-timeout 10s")
+		if extra != (d.name == "controller-manager") {
+			t.Errorf("%s: command line %q: extra flags there = %v", d.name, got, extra)
+		}
+		// Restart runs again what the lab recorded after nsenter's "--".
+		recorded := append([]string{"nsenter", "--net=/run/netns/skx-m1", "--uts=/s/uts/m1", "--"}, argv...)
+		if again := strings.Join(commandAfterNSEnter(recorded), " "); again != got {
+			t.Errorf("%s: restart would run %q, want %q", d.name, again, got)
+		}
+	}
+}

@@ -6,13 +6,15 @@ package test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"skiff.dev/e2e/framework"
 )
 
-// binDir holds the binaries TestMain built.
-var binDir string
+// binDir holds the binaries TestMain built; imageDir the test images
+// (skiff.dev/pause:3.9, skiff.dev/testserver:1.0) as OCI archives.
+var binDir, imageDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -36,5 +38,12 @@ func run(m *testing.M) int {
 	}
 	fmt.Printf("e2e: built %v\n", names)
 	binDir = dir
+	imageDir = filepath.Join(dir, "images")
+	images, err := framework.BuildImages(imageDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("e2e: images %v\n", images)
 	return m.Run()
 }
