@@ -218,13 +218,33 @@ func stopEtcd(e *embed.Etcd) {
 	<-e.Server.StopNotify()
 }
 
-// FreePort is a loopback TCP port that was free a moment ago.
+// handedOut holds the ports FreePort returned in this process: the kernel may
+// give a port that was just closed to the next bind(:0), so an apiserver and
+// its embedded etcd, given ports one after the other, could get the same one.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort is a loopback TCP port that was free a moment ago and that
+// FreePort has not returned before in this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("apiservertest: find a free port: %v", err)
+	for range 1000 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("apiservertest: find a free port: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		handedOut.Lock()
+		fresh := !handedOut.ports[port]
+		handedOut.ports[port] = true
+		handedOut.Unlock()
+		if fresh {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("apiservertest: every free port the kernel offered was handed out before")
+	return 0
 }
