@@ -23,7 +23,13 @@ var block = regexp.MustCompile("(?s)<!-- test: (\\S+) -->\n```[a-z]*\n(.*?)\n```
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return freePortOn(t, "127.0.0.1")
+}
+
+// freePortOn returns a port free on the loopback address host.
+func freePortOn(t *testing.T, host string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,19 +43,7 @@ func freePort(t *testing.T) int {
 // of it, and uses the admin kubeconfig through haproxy, whose /readyz TLS
 // health checks must keep the apiserver in rotation.
 func TestInstallDoc(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(repo.Root(t), "docs", "install.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := map[string]string{}
-	for _, m := range block.FindAllStringSubmatch(string(doc), -1) {
-		blocks[m[1]] = m[2]
-	}
-	for _, name := range []string{"certs", "kubeconfigs", "haproxy.cfg"} {
-		if blocks[name] == "" {
-			t.Fatalf("docs/install.md has no <!-- test: %s --> block", name)
-		}
-	}
+	blocks := docBlocks(t, "certs", "kubeconfigs", "haproxy.cfg")
 	binDir, bins := repo.Binaries(t)
 	root := t.TempDir()
 	etc := filepath.Join(root, "etc")
@@ -74,13 +68,7 @@ func TestInstallDoc(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sh := func(name string) {
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", moved.Replace(blocks[name]))
-		cmd.Env = append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("docs/install.md %s: %v\n%s", name, err, out)
-		}
-	}
+	sh := func(name string) { runBlock(t, binDir, name, moved.Replace(blocks[name])) }
 	sh("certs")
 	pki := filepath.Join(etc, "skiff", "pki")
 	for _, n := range []string{"node-1", "node-2", "node-3"} {
@@ -132,14 +120,52 @@ func TestInstallDoc(t *testing.T) {
 	}
 }
 
+// docBlocks returns docs/install.md's <!-- test: NAME --> blocks by name,
+// failing the test when one of want is missing.
+func docBlocks(t *testing.T, want ...string) map[string]string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(repo.Root(t), "docs", "install.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]string{}
+	for _, m := range block.FindAllStringSubmatch(string(doc), -1) {
+		blocks[m[1]] = m[2]
+	}
+	for _, name := range want {
+		if blocks[name] == "" {
+			t.Fatalf("docs/install.md has no <!-- test: %s --> block", name)
+		}
+	}
+	return blocks
+}
+
+// runBlock runs a shell block of the guide (already moved to the test's
+// paths and addresses) with the built binaries first in PATH.
+func runBlock(t *testing.T, binDir, name, script string) {
+	t.Helper()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docs/install.md %s: %v\n%s", name, err, out)
+	}
+}
+
 // start runs a command until the test ends, its output logged on failure.
 func start(t *testing.T, name string, args ...string) {
+	t.Helper()
+	startEnv(t, nil, name, args...)
+}
+
+// startEnv is start with env added to the test's environment.
+func startEnv(t *testing.T, env []string, name string, args ...string) {
 	t.Helper()
 	out, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
