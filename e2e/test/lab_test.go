@@ -243,7 +243,15 @@ func TestLabHAFailover(t *testing.T) {
 	if _, err := l.Host(victim); err != nil {
 		t.Fatalf("lease holder %q is not a lab host: %v", oldID, err)
 	}
-	t.Logf("scheduler leader %s: killing master %s (its etcd member and every daemon)", oldID, victim)
+	// The leases may lead from two masters; the test kills the scheduler's,
+	// and logs where the controller-manager's was.
+	cmCtx, cmCancel := context.WithTimeout(context.Background(), time.Minute)
+	cmID, _, err := framework.LeaseHolder(cmCtx, l, "n1", "kube-system", "skiff-controller-manager")
+	cmCancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("scheduler leader %s, controller-manager leader %s: killing master %s (its etcd member and every daemon)", oldID, cmID, victim)
 	killed := time.Now()
 	if err := l.KillHost(victim); err != nil {
 		t.Fatal(err)
