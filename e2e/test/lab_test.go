@@ -201,18 +201,19 @@ func assertGone(t *testing.T, prefix, stateDir string, procs []lab.Proc) {
 }
 
 // TestLabHAFailover runs three masters (a three-member etcd cluster, an
-// apiserver, a scheduler and, once built, a controller-manager on each)
-// behind haproxy, kills the master whose scheduler leads, and checks that
-// live masters hold the leases within 20 s while skiffctl keeps working
-// through the load balancer and every object is still there.
+// apiserver, a scheduler and a controller-manager on each) behind haproxy
+// and a node, kills the master whose scheduler leads, and checks that live
+// masters hold the leases within 20 s while skiffctl keeps working through
+// the load balancer, every object is still there, a new Deployment rolls
+// out to a Ready pod and the node stays Ready.
 func TestLabHAFailover(t *testing.T) {
 	for _, bin := range []string{"etcd", "haproxy"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("the HA lab needs %s (apt-get install etcd-server haproxy): %v", bin, err)
 		}
 	}
-	l := framework.StartLab(t, lab.Config{
-		Masters: 3, Nodes: 1, BinDir: binDir,
+	l := framework.StartCluster(t, lab.Config{
+		Masters: 3, Nodes: 1, BinDir: binDir, ImageDir: imageDir,
 		LeaseDuration: 10 * time.Second, RenewDeadline: 7 * time.Second, RetryPeriod: 2 * time.Second,
 	})
 	lb, err := l.Host("lb")
@@ -224,13 +225,9 @@ func TestLabHAFailover(t *testing.T) {
 	}
 	const objects = 5
 	for i := range objects {
-		framework.Skiffctl(t, l, "n1", "create", "deployment", fmt.Sprintf("web-%d", i), "--image=10.77.0.3:5000/web:v1")
+		framework.Skiffctl(t, l, "n1", "create", "deployment", fmt.Sprintf("web-%d", i), "--image="+webImage, "--replicas=0")
 	}
-	// The controller-manager's Lease joins the test when its binary exists.
-	leases := []string{"skiff-scheduler"}
-	if _, err := l.Proc("m1", "controller-manager"); err == nil {
-		leases = append(leases, "skiff-controller-manager")
-	}
+	leases := []string{"skiff-scheduler", "skiff-controller-manager"}
 	for _, lease := range leases {
 		framework.Eventually(t, time.Minute, 500*time.Millisecond, lease+" has a leader", func(ctx context.Context) error {
 			_, _, err := framework.LeaseHolder(ctx, l, "n1", "kube-system", lease)
@@ -246,7 +243,15 @@ func TestLabHAFailover(t *testing.T) {
 	if _, err := l.Host(victim); err != nil {
 		t.Fatalf("lease holder %q is not a lab host: %v", oldID, err)
 	}
-	t.Logf("scheduler leader %s: killing master %s (its etcd member and every daemon)", oldID, victim)
+	// The leases may lead from two masters; the test kills the scheduler's,
+	// and logs where the controller-manager's was.
+	cmCtx, cmCancel := context.WithTimeout(context.Background(), time.Minute)
+	cmID, _, err := framework.LeaseHolder(cmCtx, l, "n1", "kube-system", "skiff-controller-manager")
+	cmCancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("scheduler leader %s, controller-manager leader %s: killing master %s (its etcd member and every daemon)", oldID, cmID, victim)
 	killed := time.Now()
 	if err := l.KillHost(victim); err != nil {
 		t.Fatal(err)
@@ -271,7 +276,26 @@ func TestLabHAFailover(t *testing.T) {
 		}
 	}
 
-	framework.Skiffctl(t, l, "n1", "create", "deployment", "after-failover", "--image=10.77.0.3:5000/web:v1")
+	framework.Skiffctl(t, l, "n1", "create", "deployment", "after-failover", "--image="+webImage)
+	framework.Eventually(t, podWait, time.Second, "after-failover's pod Running and Ready on n1", func(ctx context.Context) error {
+		var list struct {
+			Items []pod `json:"items"`
+		}
+		if err := framework.GetJSON(ctx, l, "n1", &list, "pods", "-l", "app=after-failover"); err != nil {
+			return err
+		}
+		if len(list.Items) != 1 || list.Items[0].Status.Phase != "Running" || !list.Items[0].ready() || list.Items[0].Spec.NodeName != "n1" {
+			return fmt.Errorf("want one Running, Ready pod on n1: %v", list.Items)
+		}
+		return nil
+	})
+	// The kubelet reached the apiservers only through the load balancer
+	// all along: its node never stopped being Ready.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if st, err := framework.NodeReadyStatus(ctx, l, "n1", "n1"); err != nil || st != "True" {
+		t.Errorf("node n1 after the fail-over: Ready=%q (%v), want True", st, err)
+	}
 	out := framework.Skiffctl(t, l, "n1", "get", "deployments", "-o", "name")
 	for i := range objects {
 		if want := fmt.Sprintf("deployment.apps/web-%d\n", i); !strings.Contains(out, want) {

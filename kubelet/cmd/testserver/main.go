@@ -1,7 +1,9 @@
 // Command testserver is the HTTP server of the test image
 // skiff.dev/testserver: it answers its hostname on /, and can be told to
 // fail its health check, to exit, to allocate memory or to ignore SIGTERM,
-// by flag, environment variable or request. It logs every request to stdout.
+// by flag, environment variable or request. With --shutdown-delay it shuts
+// down gracefully: on SIGTERM it fails /ready and keeps serving that long
+// before it exits. It logs every request to stdout.
 //
 //	GET /             the hostname
 //	GET /healthz      200 "ok", or 500 once told to fail (/fail, --fail-health)
@@ -57,6 +59,7 @@ func main() {
 	exitAfter := flag.Duration("exit-after", 0, "exit after this long (0: never)")
 	exitCode := flag.Int("exit-code", 0, "exit code for --exit-after")
 	ignoreTerm := flag.Bool("ignore-sigterm", os.Getenv("IGNORE_SIGTERM") != "", "log SIGTERM and keep running")
+	shutdownDelay := flag.Duration("shutdown-delay", 0, "on SIGTERM, fail /ready and keep serving this long before exiting (graceful shutdown)")
 	writeFile := flag.String("write-file", "", "write PATH=CONTENT at start")
 	probe := flag.String("probe", "", "GET this URL and exit 0 on a 2xx answer, else 1 (for exec probes)")
 	hostname := flag.Bool("hostname", false, "print the hostname and exit")
@@ -105,7 +108,16 @@ func main() {
 	go func() {
 		for s := range sigs {
 			fmt.Printf("got signal %v\n", s)
-			if !*ignoreTerm {
+			switch {
+			case *ignoreTerm:
+			case *shutdownDelay > 0:
+				// As a real server shuts down: it stops being ready but
+				// keeps answering until the Service has dropped it.
+				unready.Store(true)
+				fmt.Printf("serving %s more before exiting\n", *shutdownDelay)
+				time.Sleep(*shutdownDelay)
+				os.Exit(0)
+			default:
 				os.Exit(0)
 			}
 		}
