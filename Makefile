@@ -34,12 +34,19 @@ NFPM := $(TOOLS)/nfpm-$(NFPM_VERSION)
 HELM_VERSION := v3.22.0
 HELM := $(TOOLS)/helm-$(HELM_VERSION)
 
+# An unmodified kubectl, built from the module proxy (hack/tools/kubectl pins
+# k8s.io/kubectl), that the compatibility tests run as a process.
+KUBECTL_VERSION := v1.32.3
+KUBECTL := $(TOOLS)/kubectl-$(KUBECTL_VERSION)
+KUBECTL_LDFLAGS := $(foreach p,k8s.io/client-go/pkg/version k8s.io/component-base/version,-X $(p).gitVersion=$(KUBECTL_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=32 -X $(p).gitTreeState=clean)
+export SKIFF_KUBECTL := $(KUBECTL)
+
 # One .deb per component in COMPONENTS that has systemd/nfpm/<package>.yaml
 # (ctl's package is skiffctl; e2e's test tools have none), into PKG_OUT.
 PACKAGES := $(basename $(notdir $(wildcard $(foreach c,$(COMPONENTS),systemd/nfpm/$(if $(filter ctl,$(c)),skiffctl,skiff-$(c)).yaml))))
 PKG_OUT ?= _output/packages
 
-.PHONY: all build packages nfpm helm test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy bench-kubelet bench-e2e images tools clean
+.PHONY: all build packages nfpm helm kubectl test test-unit test-integration test-e2e proto verify-proto lint fmt up certs bench bench-api bench-scheduler bench-controllers bench-failover bench-proxy bench-kubelet bench-e2e images tools clean
 
 all: build
 
@@ -61,7 +68,7 @@ test-unit-%:
 	if [ -n "$$pkgs" ]; then $(GO) test -race -count=1 $$pkgs; fi
 
 ## test-integration: real embedded etcd, real apiserver in-process, real processes
-test-integration: build $(NFPM) $(HELM) $(addprefix test-integration-,$(MODULES))
+test-integration: build $(NFPM) $(HELM) $(KUBECTL) $(addprefix test-integration-,$(MODULES))
 
 test-integration-%:
 	@cd $* && pkgs=$$($(GO) list ./... | grep -E '/(test|integration)(/|$$)'); \
@@ -142,7 +149,7 @@ packages: $(NFPM)
 		VERSION=$(PKG_VERSION) $(NFPM) package -f systemd/nfpm/$$p.yaml -p deb -t $(PKG_OUT)/ || exit 1; \
 	done
 
-## nfpm, helm: the pinned packaging tools (nfpm builds the .debs; helm lints and renders charts/)
+## nfpm, helm, kubectl: the pinned packaging tools and the kubectl the compatibility tests run (nfpm builds the .debs; helm lints and renders charts/)
 nfpm: $(NFPM)
 $(NFPM):
 	@mkdir -p $(TOOLS)
@@ -154,6 +161,11 @@ $(HELM):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) GOWORK=off $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	mv $(TOOLS)/helm $@
+
+kubectl: $(KUBECTL)
+$(KUBECTL): hack/tools/kubectl/go.mod hack/tools/kubectl/main.go
+	@mkdir -p $(TOOLS)
+	cd hack/tools/kubectl && GOWORK=off $(GO) build -ldflags '$(KUBECTL_LDFLAGS)' -o $@ .
 
 ## print-VAR: a Makefile variable's value (tests read COMPONENTS and VERSION)
 print-%:
