@@ -41,12 +41,18 @@ func parseTargets(args []string) ([]target, error) {
 		return out, nil
 	}
 	var out []target
+	seen := map[*resource]bool{}
 	for typ := range strings.SplitSeq(args[0], ",") {
-		r, err := lookupResource(typ)
+		rs, err := lookupResources(typ)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, target{r: r, names: args[1:]})
+		for _, r := range rs {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, target{r: r, names: args[1:]})
+			}
+		}
 	}
 	if len(out) > 1 && len(args) > 1 {
 		return nil, errors.New("arguments in resource/name form must have a single resource and name")
@@ -55,50 +61,65 @@ func parseTargets(args []string) ([]target, error) {
 }
 
 type getOptions struct {
-	output        string
+	printFlags
 	selector      string
 	fieldSelector string
 	allNamespaces bool
 	watch         bool
 	watchOnly     bool
-	noHeaders     bool
-	showLabels    bool
 	watchEvents   bool
 	eventColumn   string // the watch event of the rows printed, for --output-watch-events
+}
+
+// addPrintFlags registers kubectl's output flags.
+func addPrintFlags(cmd *cobra.Command, p *printFlags, table bool) {
+	f := cmd.Flags()
+	f.StringVarP(&p.output, "output", "o", "", "output format: json, yaml, name, wide, jsonpath=..., jsonpath-file=..., custom-columns=..., custom-columns-file=..., go-template=..., go-template-file=...")
+	f.StringVar(&p.template, "template", "", "template string or path to template file to use with -o go-template, -o go-template-file, -o jsonpath, -o jsonpath-file")
+	f.BoolVar(&p.allowMissingKeys, "allow-missing-template-keys", true, "if true, ignore errors in templates when a field or map key is missing (golang and jsonpath output formats)")
+	f.BoolVar(&p.showLabels, "show-labels", false, "when printing, show all labels as the last column")
+	if table {
+		f.StringVar(&p.sortBy, "sort-by", "", "sort list types using this field specification, a JSONPath expression (e.g. '{.metadata.name}')")
+		f.BoolVar(&p.noHeaders, "no-headers", false, "do not print table headers")
+		f.StringSliceVarP(&p.labelColumns, "label-columns", "L", nil, "labels to show as columns, comma-separated or repeated: -L app -L tier,env")
+	}
 }
 
 func (c *cli) getCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get TYPE[,TYPE...] [NAME...] | TYPE/NAME...",
+		Use:   "get TYPE[,TYPE...] [NAME...] | TYPE/NAME... | all",
 		Short: "Display one or many resources",
 		Example: `  skiffctl get pods
   skiffctl get deploy web -o yaml
   skiffctl get pods -A -l app=web -o wide
+  skiffctl get all
+  skiffctl get deploy,svc -L app --sort-by=.metadata.creationTimestamp
+  skiffctl get deploy web -o jsonpath='{.spec.replicas}'
+  skiffctl get pods -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\n"}{end}'
+  skiffctl get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName
   skiffctl get pods -w`,
 		ValidArgsFunction: completeResources,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runGet(cmd.Context(), o, args)
 		},
 	}
+	addPrintFlags(cmd, &o.printFlags, true)
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "output format: wide, yaml, json or name")
 	f.StringVarP(&o.selector, "selector", "l", "", "label selector, e.g. -l app=web,tier!=db")
 	f.StringVar(&o.fieldSelector, "field-selector", "", "field selector, e.g. --field-selector spec.nodeName=node-1")
 	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list across all namespaces")
 	f.BoolVarP(&o.watch, "watch", "w", false, "after listing, watch for changes")
 	f.BoolVar(&o.watchOnly, "watch-only", false, "watch for changes without listing first")
-	f.BoolVar(&o.noHeaders, "no-headers", false, "do not print table headers")
-	f.BoolVar(&o.showLabels, "show-labels", false, "add a LABELS column")
 	f.BoolVar(&o.watchEvents, "output-watch-events", false, "with --watch, add an EVENT column: ADDED, MODIFIED or DELETED")
 	return cmd
 }
 
 func (c *cli) runGet(ctx context.Context, o getOptions, args []string) error {
-	switch o.output {
-	case "", "wide", "yaml", "json", "name":
-	default:
-		return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: json,name,wide,yaml", o.output)
+	o.labelColumns = splitLabelColumns(o.labelColumns)
+	gp, err := o.generic()
+	if err != nil {
+		return err
 	}
 	targets, err := parseTargets(args)
 	if err != nil {
@@ -116,20 +137,25 @@ func (c *cli) runGet(ctx context.Context, o getOptions, args []string) error {
 		if len(targets) != 1 {
 			return errors.New("you may only specify a single resource type with --watch")
 		}
-		return c.watch(ctx, d, targets[0], ns, o)
+		return c.watch(ctx, d, targets[0], ns, o, gp)
 	}
 
+	// Read everything first, as kubectl does, so that kind prefixes and
+	// the single-object form depend on what was found.
+	type found struct {
+		r    *resource
+		objs []object
+	}
 	var failed bool
+	var groups []found
 	var all []object
-	printed := 0
 	for _, t := range targets {
 		tns := ns
 		if !t.r.Namespaced {
 			tns = ""
 		}
 		var objs []object
-		single := len(t.names) > 0
-		if single {
+		if len(t.names) > 0 {
 			for _, name := range t.names {
 				obj, err := d.Get(ctx, t.r, c.namespace(), name)
 				if err != nil {
@@ -145,32 +171,64 @@ func (c *cli) runGet(ctx context.Context, o getOptions, args []string) error {
 				return err
 			}
 		}
-		all = append(all, objs...)
-		if o.output == "yaml" || o.output == "json" || len(objs) == 0 {
-			continue
-		}
-		if o.output == "name" {
-			if err := printObjects(c.out, "name", t.r, objs); err != nil {
+		if o.sortBy != "" && len(objs) > 1 {
+			if err := sortObjects(objs, o.sortBy); err != nil {
 				return err
 			}
-			continue
 		}
-		if printed > 0 {
-			fmt.Fprintln(c.out)
+		if len(objs) > 0 {
+			groups = append(groups, found{t.r, objs})
 		}
-		printed++
-		c.printTable(c.out, t.r, objs, o, len(targets) > 1)
+		all = append(all, objs...)
 	}
+	singleItemImplied := len(targets) == 1 && len(targets[0].names) == 1
+
 	switch {
-	case (o.output == "yaml" || o.output == "json") && (len(all) > 0 || !failed):
-		// An empty result is an empty List, "items": [], as kubectl prints it.
-		if len(targets) == 1 && len(targets[0].names) == 1 && len(all) == 1 {
-			return printObjects(c.out, o.output, targets[0].r, all)
+	case gp != nil || o.output == "yaml" || o.output == "json":
+		if failed && len(all) == 0 {
+			return errSilent
 		}
-		if err := printList(c.out, o.output, all); err != nil {
+		if o.sortBy != "" && len(groups) > 1 {
+			if err := sortObjects(all, o.sortBy); err != nil {
+				return err
+			}
+		}
+		if gp == nil {
+			// An empty result is an empty List, "items": [], as kubectl prints it.
+			if singleItemImplied && len(all) == 1 {
+				err = printObjects(c.out, o.output, targets[0].r, all)
+			} else {
+				err = printList(c.out, o.output, all)
+			}
+		} else {
+			var v map[string]any
+			if singleItemImplied && len(all) == 1 {
+				v, err = toGeneric(all[0])
+			} else {
+				v, err = listGeneric(all)
+			}
+			if err == nil {
+				err = gp.print(c.out, v)
+			}
+		}
+		if err != nil {
 			return err
 		}
-	case len(all) == 0 && !failed:
+	case o.output == "name":
+		for _, g := range groups {
+			if err := printObjects(c.out, "name", g.r, g.objs); err != nil {
+				return err
+			}
+		}
+	default:
+		for i, g := range groups {
+			if i > 0 && !o.noHeaders {
+				fmt.Fprintln(c.out)
+			}
+			c.printTable(c.out, g.r, g.objs, o, len(groups) > 1)
+		}
+	}
+	if len(all) == 0 && !failed && (gp == nil && o.output != "yaml" && o.output != "json") {
 		switch {
 		case o.allNamespaces || !targets[0].r.Namespaced:
 			fmt.Fprintln(c.errOut, "No resources found")
@@ -191,6 +249,7 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 	wide := o.output == "wide"
 	if !o.noHeaders {
 		h := columns(r, wide, o.allNamespaces)
+		h = append(h, labelHeaders(o.labelColumns)...)
 		if o.showLabels {
 			h = append(h, "LABELS")
 		}
@@ -210,6 +269,9 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 			if r.Kind != "Event" {
 				row[i] = r.Qualified() + "/" + row[i]
 			}
+		}
+		for _, k := range o.labelColumns {
+			row = append(row, obj.GetMetadata().GetLabels()[k])
 		}
 		if o.showLabels {
 			row = append(row, selectorString(obj.GetMetadata().GetLabels()))
@@ -257,7 +319,7 @@ func printListOf(w io.Writer, format, kind string, objs []object) error {
 
 // watch lists (unless --watch-only) and then prints every change until ctx
 // ends or the server closes the watch.
-func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOptions) error {
+func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOptions, gp genericPrinter) error {
 	if !t.r.Namespaced {
 		ns = ""
 	}
@@ -277,14 +339,14 @@ func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOp
 		}
 		opts.ResourceVersion = rv
 		if len(objs) > 0 {
-			if err := c.printWatched(t.r, metav1.EventType_ADDED, objs, o, header); err != nil {
+			if err := c.printWatched(t.r, metav1.EventType_ADDED, objs, o, gp, header); err != nil {
 				return err
 			}
 			header = false
 		}
 	}
 	return d.WatchEach(ctx, t.r, opts, func(ev watchEvent) error {
-		if err := c.printWatched(t.r, ev.Type, []object{ev.Object}, o, header); err != nil {
+		if err := c.printWatched(t.r, ev.Type, []object{ev.Object}, o, gp, header); err != nil {
 			return err
 		}
 		header = false
@@ -294,7 +356,19 @@ func (c *cli) watch(ctx context.Context, d dynamic, t target, ns string, o getOp
 
 // printWatched prints objects a watch saw, as table rows under the header
 // printed once, or as documents.
-func (c *cli) printWatched(r *resource, typ metav1.EventType, objs []object, o getOptions, header bool) error {
+func (c *cli) printWatched(r *resource, typ metav1.EventType, objs []object, o getOptions, gp genericPrinter, header bool) error {
+	if gp != nil {
+		for _, obj := range objs {
+			v, err := toGeneric(obj)
+			if err != nil {
+				return err
+			}
+			if err := gp.print(c.out, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	switch o.output {
 	case "yaml", "json", "name":
 		for _, obj := range objs {

@@ -52,7 +52,7 @@ func TestGetEmptyAndErrors(t *testing.T) {
 		{[]string{"get", "nodes"}, "No resources found\n", 0},
 		{[]string{"get", "pods", "x"}, "Error from server (NotFound): pods \"x\" not found\n", 1},
 		{[]string{"get", "widgets"}, "error: the server doesn't have a resource type \"widgets\"\n", 1},
-		{[]string{"get", "pods", "-o", "xml"}, "error: unable to match a printer suitable for the output format \"xml\", allowed formats are: json,name,wide,yaml\n", 1},
+		{[]string{"get", "pods", "-o", "xml"}, "error: unable to match a printer suitable for the output format \"xml\", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml\n", 1},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -59,7 +59,7 @@ func printObjects(w io.Writer, format string, r *resource, objs []object) error 
 			fmt.Fprintf(w, "%s/%s\n", r.Qualified(), o.GetMetadata().GetName())
 		}
 	default:
-		return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: json,name,wide,yaml", format)
+		return errNoPrinter(format)
 	}
 	return nil
 }

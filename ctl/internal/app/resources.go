@@ -142,6 +142,26 @@ func lookupResource(name string) (*resource, error) {
 	return nil, fmt.Errorf("the server doesn't have a resource type %q", name)
 }
 
+// allCategory is kubectl's "all" category, as far as Skiff serves its
+// kinds, in kubectl's order.
+var allCategory = []string{"pods", "services", "daemonsets", "deployments", "replicasets", "jobs"}
+
+// lookupResources is lookupResource that also expands the "all" category.
+func lookupResources(name string) ([]*resource, error) {
+	if strings.ToLower(name) == "all" {
+		var out []*resource
+		for _, n := range allCategory {
+			out = append(out, resourceMust(n))
+		}
+		return out, nil
+	}
+	r, err := lookupResource(name)
+	if err != nil {
+		return nil, err
+	}
+	return []*resource{r}, nil
+}
+
 // resourceForKind finds the kind of a manifest by apiVersion and kind.
 func resourceForKind(apiVersion, kind string) (*resource, error) {
 	for _, r := range resources {
