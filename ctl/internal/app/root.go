@@ -94,6 +94,11 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.apiResourcesCommand(),
 		c.configCommand(),
 		c.rolloutCommand(),
+		c.patchCommand(),
+		c.runCommand(),
+		c.waitCommand(),
+		c.diffCommand(),
+		c.editCommand(),
 		completionCommand(root),
 	)
 	return root

@@ -495,17 +495,20 @@ func (c *cli) logsCommand() *cobra.Command {
 	var follow, previous, timestamps bool
 	var tail, limitBytes int64
 	cmd := &cobra.Command{
-		Use:   "logs POD [-c CONTAINER] [-f] [--tail=N] [--previous] [--timestamps] [--since=DURATION] [--limit-bytes=N]",
+		Use:   "logs (POD | TYPE/NAME) [-c CONTAINER] [-f] [--tail=N] [--previous] [--timestamps] [--since=DURATION] [--limit-bytes=N]",
 		Short: "Print the logs of a container in a pod",
 		Long: `Print the logs of a container in a pod, as the kubelet of the pod's node
-keeps them. The container may be left out when the pod has only one.`,
+keeps them. The container may be left out when the pod has only one. For TYPE/NAME of a
+deployment, replicaset, daemonset, job or service, the first of its pods is used, picked as
+kubectl does (scheduled, running, ready, most restarts, oldest).`,
 		Example: `  skiffctl logs web-0
   skiffctl logs web-0 -c sidecar --tail=20
   skiffctl logs -f web-0 --timestamps
-  skiffctl logs web-0 --previous`,
+  skiffctl logs web-0 --previous
+  skiffctl logs deploy/web
+  skiffctl logs job/migrate`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := strings.TrimPrefix(strings.TrimPrefix(args[0], "pod/"), "pods/")
 			since, err := cmd.Flags().GetDuration("since")
 			if err != nil {
 				return err
@@ -518,6 +521,10 @@ keeps them. The container may be left out when the pod has only one.`,
 			}
 			if since < 0 {
 				return fmt.Errorf("--since: must be a positive duration such as 5m, got %s", since)
+			}
+			name, err := c.logsPod(cmd.Context(), args[0])
+			if err != nil {
+				return err
 			}
 			cs, err := c.client()
 			if err != nil {
