@@ -8,7 +8,8 @@
 # skiff-kubelet and skiff-kube-proxy, each its own process inside the network
 # namespace sklup-m1, which has no route out of the machine. skiff-lab relays
 # 127.0.0.1:$PORT to that apiserver (TLS, certificates in dev-certs/) and
-# writes the admin's config to ~/.skiff/config. Logs are prefixed with
+# writes the admin's config to ~/.skiff/config (under sudo, the invoking
+# user's, owned by them). Logs are prefixed with
 # host/daemon. Ctrl-C stops every daemon and removes the namespaces, their
 # rules and the containers with them. INSECURE=1 runs the apiserver with
 # --insecure (plaintext, no authentication) for the README's tours.
@@ -48,6 +49,17 @@ if "$MAKE" -n images >/dev/null 2>&1; then
   images=(--images "$PWD/_output/images")
 fi
 
+# Under sudo, the config goes to the home of the user who ran sudo (owned by
+# them), so that their skiffctl finds the cluster with no flags.
+config=${SKIFF_CONFIG:-$HOME/.skiff/config}
+if [[ -z ${SKIFF_CONFIG:-} && -n ${SUDO_USER:-} && $SUDO_USER != root ]]; then
+  sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+  if [[ -n $sudo_home && -d $sudo_home ]]; then
+    config=$sudo_home/.skiff/config
+    export SKIFF_SUDO_HOME=$sudo_home
+  fi
+fi
+
 # A run killed without its Ctrl-C left its lab: remove it first.
 if [[ -e /var/lib/skiff-lab/$PREFIX/lab.json ]] || ip netns list | grep -q "^$PREFIX-"; then
   "$BIN/skiff-lab" --prefix "$PREFIX" down
@@ -56,4 +68,4 @@ fi
 exec "$BIN/skiff-lab" --prefix "$PREFIX" up --foreground \
   --masters 1 --nodes 0 --masters-schedulable \
   --bin "$BIN" "${security[@]}" "${images[@]}" \
-  --forward "127.0.0.1:$PORT" --write-kubeconfig "${SKIFF_CONFIG:-$HOME/.skiff/config}"
+  --forward "127.0.0.1:$PORT" --write-kubeconfig "$config"

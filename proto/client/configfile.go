@@ -44,6 +44,10 @@ type File struct {
 	Clusters       []NamedCluster `json:"clusters"`
 	Users          []NamedUser    `json:"users"`
 	Contexts       []NamedContext `json:"contexts"`
+	// Preferences and Extensions are kubeconfig fields Skiff does not use,
+	// accepted so that a kubectl config file ($KUBECONFIG) loads.
+	Preferences map[string]any   `json:"preferences,omitempty"`
+	Extensions  []map[string]any `json:"extensions,omitempty"`
 
 	path string // where it was loaded from, for messages and relative paths
 }

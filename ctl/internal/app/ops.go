@@ -573,7 +573,10 @@ func (c *cli) waitCommand() *cobra.Command {
 			var errs []error
 			for _, it := range items {
 				// Each object has the whole --timeout, as in kubectl.
-				ctx, cancel := context.WithTimeout(cmd.Context(), max(timeout, time.Millisecond))
+				ctx, cancel := context.WithCancel(cmd.Context())
+				if timeout > 0 {
+					ctx, cancel = context.WithTimeout(cmd.Context(), timeout)
+				}
 				met, err := c.waitOne(ctx, d, it.r, it.ns, it.name, cond, timeout)
 				cancel()
 				switch {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -109,6 +111,9 @@ func (c *cli) client() (*client.Clientset, error) {
 	if c.cs != nil {
 		return c.cs, nil
 	}
+	if err := c.findConfig(); err != nil {
+		return nil, err
+	}
 	opts := c.opts
 	if opts.UserAgent == "" {
 		opts.UserAgent = "skiffctl/" + Version
@@ -119,6 +124,38 @@ func (c *cli) client() (*client.Clientset, error) {
 	}
 	c.cs = cs
 	return cs, nil
+}
+
+// findConfig picks the config file when no flag or $SKIFF_CONFIG names
+// one and ~/.skiff/config (which `make up` writes) does not exist: the
+// first file of $KUBECONFIG, else ~/.kube/config, as kubectl reads them.
+// With none of them and no --server, it says how to set one up.
+func (c *cli) findConfig() error {
+	if len(c.opts.Server) > 0 || c.opts.Kubeconfig != "" || os.Getenv(client.ConfigEnv) != "" {
+		return nil
+	}
+	if _, err := os.Stat(client.DefaultConfigPath()); err == nil {
+		return nil
+	}
+	var candidates []string
+	for _, p := range filepath.SplitList(os.Getenv("KUBECONFIG")) {
+		if p != "" {
+			candidates = append(candidates, p)
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, ".kube", "config"))
+	}
+	for _, p := range candidates {
+		if _, err := os.Stat(p); err == nil {
+			c.opts.Kubeconfig = p
+			return nil
+		}
+	}
+	return errors.New("no cluster configured: ~/.skiff/config does not exist (nor $KUBECONFIG or ~/.kube/config). " +
+		"Run `make up` for a local cluster (it writes ~/.skiff/config for the user who ran it), " +
+		"or set one up with `skiffctl config set-cluster NAME --server=https://HOST:6443 --certificate-authority=CA_FILE`, " +
+		"`skiffctl config set-context NAME --cluster=NAME` and `skiffctl config use-context NAME`, or pass --server")
 }
 
 func (c *cli) dyn() (dynamic, error) {

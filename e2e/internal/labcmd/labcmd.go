@@ -125,6 +125,9 @@ log prefixed with host/daemon, and takes the lab down on Ctrl-C.`,
 				if err := l.WriteKubeconfig(kubeconfig, server, "admin", true); err != nil {
 					return errors.Join(err, l.Down())
 				}
+				if err := chownToSudoUser(kubeconfig); err != nil {
+					return errors.Join(err, l.Down())
+				}
 			}
 			printUsage(g, l, server, kubeconfig, foreground)
 			if !foreground {
@@ -287,4 +290,40 @@ func logsCommand(g *globals) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing as the logs grow, each line prefixed with host/daemon, until Ctrl-C")
 	return c
+}
+
+// chownToSudoUser gives the config file written under `sudo make up`
+// (and its folder, when skiff-lab made it) to the user who ran sudo, when
+// it lies in that user's home, so that their skiffctl reads it.
+func chownToSudoUser(path string) error {
+	uid, gid := os.Getenv("SUDO_UID"), os.Getenv("SUDO_GID")
+	home := os.Getenv("SKIFF_SUDO_HOME")
+	if uid == "" || gid == "" || home == "" || os.Geteuid() != 0 {
+		return nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(home, abs)
+	if err != nil || rel == ".." || filepath.IsAbs(rel) || len(rel) > 2 && rel[:3] == "../" {
+		return nil
+	}
+	var u, g int
+	if _, err := fmt.Sscan(uid, &u); err != nil {
+		return fmt.Errorf("SUDO_UID %q: %w", uid, err)
+	}
+	if _, err := fmt.Sscan(gid, &g); err != nil {
+		return fmt.Errorf("SUDO_GID %q: %w", gid, err)
+	}
+	for p := abs; p != home && len(p) > len(home); p = filepath.Dir(p) {
+		if st, err := os.Stat(p); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid == 0 {
+				if err := os.Chown(p, u, g); err != nil {
+					return fmt.Errorf("give %s to the sudo user: %w", p, err)
+				}
+			}
+		}
+	}
+	return nil
 }
