@@ -428,7 +428,9 @@ the container ends, then deletes the pod; stdin is not forwarded (Skiff has no a
 }
 
 // runAttached waits for a pod to start, streams its logs until its
-// container ends, and deletes it with rm.
+// container ends, and deletes it with rm. The followed stream is cut
+// when the pod ends and what it had not yet printed is read again from
+// the finished log, so no line is lost or repeated.
 func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name string, rm bool) error {
 	ns := c.namespace()
 	started := func(p *corev1.Pod) bool {
@@ -445,15 +447,21 @@ func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name stri
 	if err != nil {
 		return err
 	}
-	rd, err := cs.CoreV1().Pods(ns).Log(ctx, name, &corev1.PodLogOptions{Follow: true})
-	if err != nil {
-		return err
-	}
-	_, copyErr := io.Copy(c.out, rd)
-	rd.Close()
-	if copyErr != nil && ctx.Err() == nil {
-		return copyErr
-	}
+	pods := cs.CoreV1().Pods(ns)
+	logCtx, stopLogs := context.WithCancel(ctx)
+	defer stopLogs()
+	out := &countingWriter{w: c.out}
+	streamed := make(chan error, 1)
+	go func() {
+		rd, err := pods.Log(logCtx, name, &corev1.PodLogOptions{Follow: true})
+		if err != nil {
+			streamed <- err
+			return
+		}
+		defer rd.Close()
+		_, err = io.Copy(out, rd)
+		streamed <- err
+	}()
 	final, err := c.waitPod(ctx, d, ns, name, func(p *corev1.Pod) bool {
 		ph := p.GetStatus().GetPhase()
 		return ph == "Succeeded" || ph == "Failed"
@@ -461,6 +469,16 @@ func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name stri
 	if err != nil {
 		return err
 	}
+	stopLogs()
+	<-streamed
+	rd, err := pods.Log(ctx, name, &corev1.PodLogOptions{})
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyN(io.Discard, rd, out.n); err == nil {
+		_, err = io.Copy(c.out, rd)
+	}
+	rd.Close()
 	if rm {
 		if err := d.Delete(ctx, r, &metav1.DeleteOptions{Namespace: ns, Name: name}); err != nil && !client.IsNotFound(err) {
 			return err
@@ -474,15 +492,24 @@ func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name stri
 				code = int(t.GetExitCode())
 			}
 		}
-		return fmt.Errorf("pod %s/%s terminated (Error)", ns, name+exitSuffix(code))
+		return fmt.Errorf("pod %s/%s terminated (Error)%s", ns, name, exitSuffix(code))
 	}
 	return nil
 }
 
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 func exitSuffix(code int) string {
-	if code == 0 {
-		return ""
-	}
 	return fmt.Sprintf(": exit code %d", code)
 }
 
