@@ -104,6 +104,8 @@ func TestREADMESkiffctlTour(t *testing.T) {
 		"deployment.apps/web labeled", "deployment.apps/web\n", "deployment.apps/web unchanged",
 		`service "web" deleted`, `deployment.apps "web" deleted`, "80:3",
 		"deployment.apps/web image updated", "deployment.apps/web annotated", "deployments   deploy       apps/v1",
+		"deployment.apps/web patched", "deployment.apps/web condition met", "pod/once created",
+		"NAME   IMAGE\nonce   busybox\n", "deployment.apps/web   0/3 ", `pod "once" deleted`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tour output lacks %q; output:\n%s", want, out)
