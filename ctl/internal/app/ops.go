@@ -313,6 +313,7 @@ func (c *cli) runCommand() *cobra.Command {
 	var env []string
 	var port int32
 	var command, rm, stdin, tty bool
+	var runningTimeout time.Duration
 	var p printFlags
 	cmd := &cobra.Command{
 		Use:   "run NAME --image=IMAGE [--restart=Always|OnFailure|Never] [--env=K=V] [--port=P] [--labels=K=V,...] [--command] [-- COMMAND|ARGS...] [--rm -i]",
@@ -405,7 +406,7 @@ the container ends, then deletes the pod; stdin is not forwarded (Skiff has no a
 				fmt.Fprintf(c.out, "pod/%s created\n", name)
 				return nil
 			}
-			return c.runAttached(cmd.Context(), d, r, name, rm)
+			return c.runAttached(cmd.Context(), d, r, name, rm, runningTimeout)
 		},
 	}
 	f := cmd.Flags()
@@ -418,6 +419,7 @@ the container ends, then deletes the pod; stdin is not forwarded (Skiff has no a
 	f.BoolVar(&rm, "rm", false, "delete the pod once its container ends (needs -i)")
 	f.BoolVarP(&stdin, "stdin", "i", false, "wait for the pod, stream its output until it ends (stdin is not forwarded)")
 	f.BoolVarP(&tty, "tty", "t", false, "allocate a TTY for the container")
+	f.DurationVar(&runningTimeout, "pod-running-timeout", time.Minute, "with -i, how long to wait for the pod to start")
 	f.StringVar(&pullPolicy, "image-pull-policy", "", "the container's image pull policy: Always, IfNotPresent or Never")
 	f.StringVar(&dryRun, "dry-run", "none", `"none" or "client": only print the pod that would be created`)
 	f.Lookup("dry-run").NoOptDefVal = "client"
@@ -431,7 +433,7 @@ the container ends, then deletes the pod; stdin is not forwarded (Skiff has no a
 // container ends, and deletes it with rm. The followed stream is cut
 // when the pod ends and what it had not yet printed is read again from
 // the finished log, so no line is lost or repeated.
-func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name string, rm bool) error {
+func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name string, rm bool, runningTimeout time.Duration) error {
 	ns := c.namespace()
 	started := func(p *corev1.Pod) bool {
 		switch p.GetStatus().GetPhase() {
@@ -440,7 +442,18 @@ func (c *cli) runAttached(ctx context.Context, d dynamic, r *resource, name stri
 		}
 		return false
 	}
-	if _, err := c.waitPod(ctx, d, ns, name, started); err != nil {
+	startCtx, cancel := context.WithTimeout(ctx, runningTimeout)
+	_, err := c.waitPod(startCtx, d, ns, name, started)
+	cancel()
+	if err != nil {
+		if startCtx.Err() != nil && ctx.Err() == nil {
+			if rm {
+				if err := d.Delete(ctx, r, &metav1.DeleteOptions{Namespace: ns, Name: name}); err == nil {
+					fmt.Fprintf(c.out, "pod %q deleted\n", name)
+				}
+			}
+			return fmt.Errorf("timed out waiting for the condition: pod %s/%s did not start within --pod-running-timeout=%s", ns, name, runningTimeout)
+		}
 		return err
 	}
 	cs, err := c.client()

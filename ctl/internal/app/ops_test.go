@@ -81,6 +81,9 @@ func TestRun(t *testing.T) {
 		{[]string{"run", "r4"}, "", "error: required flag(s) \"image\" not set\n"},
 		{[]string{"run", "r4", "--image=busybox", "--restart=Foo"}, "", "error: invalid restart policy: Foo\n"},
 		{[]string{"run", "r4", "--image=busybox", "--rm"}, "", "error: --rm should only be used for attached containers\n"},
+		// No kubelet here: the pod never starts, and --rm deletes it.
+		{[]string{"run", "stuck", "--image=busybox", "--restart=Never", "--rm", "-i", "--pod-running-timeout=1s"}, "pod \"stuck\" deleted\n",
+			"error: timed out waiting for the condition: pod default/stuck did not start within --pod-running-timeout=1s\n"},
 		{[]string{"run", "r4", "--image=busybox", "--dry-run=client", "-o", "yaml"},
 			"apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    run: r4\n  name: r4\n  namespace: default\nspec:\n  containers:\n  - image: busybox\n    name: r4\n  restartPolicy: Always\n", ""},
 	}
@@ -91,6 +94,9 @@ func TestRun(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want stdout %q stderr %q", code, out, errOut, tt.want, tt.wantStderr)
 			}
 		})
+	}
+	if _, errOut, _ := e.run("get", "pod", "stuck"); errOut != "Error from server (NotFound): pods \"stuck\" not found\n" {
+		t.Errorf("run --rm left its pod: %q", errOut)
 	}
 	spec := `{.metadata.labels} {.spec.restartPolicy} {range .spec.containers[*]}{.name} {.image} {.command} {.args} {.env} {.ports}{end}`
 	for _, tc := range []struct{ pod, want string }{
