@@ -137,12 +137,24 @@ func completionCommand(root *cobra.Command) *cobra.Command {
 }
 
 func (c *cli) configCommand() *cobra.Command {
-	cfg := &cobra.Command{Use: "config SUBCOMMAND", Short: "Modify the config file (~/.skiff/config)"}
+	cfg := &cobra.Command{Use: "config SUBCOMMAND", Short: "Modify the config file (~/.skiff/config)",
+		Long: "Modify the config file: --kubeconfig, else $SKIFF_CONFIG, else ~/.skiff/config. view and current-context " +
+			"show the file the other commands read, which is $KUBECONFIG's or ~/.kube/config when there is no ~/.skiff/config; " +
+			"the set-* and use-context commands write skiffctl's own file, never kubectl's."}
 	load := func() (*client.File, error) { return client.LoadOrNewConfigFile(client.ConfigPath(c.opts.Kubeconfig)) }
+	// Reads show the file the other commands use ($KUBECONFIG or
+	// ~/.kube/config when there is no ~/.skiff/config); writes go to
+	// skiffctl's own file, never to kubectl's.
+	read := func() (*client.File, error) {
+		if c.findConfig() != nil {
+			return load()
+		}
+		return client.LoadConfigFile(client.ConfigPath(c.opts.Kubeconfig))
+	}
 	view := &cobra.Command{
 		Use: "view", Short: "Display the config file", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			f, err := load()
+			f, err := read()
 			if err != nil {
 				return err
 			}
@@ -186,7 +198,7 @@ func (c *cli) configCommand() *cobra.Command {
 	current := &cobra.Command{
 		Use: "current-context", Short: "Display the current-context", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			f, err := load()
+			f, err := read()
 			if err != nil {
 				return err
 			}

@@ -116,6 +116,9 @@ func TestConfigDiscovery(t *testing.T) {
 	if _, errOut, _ := run("get", "pods"); errOut != "No resources found in from-kubeconfig-env namespace.\n" {
 		t.Errorf("$KUBECONFIG: stderr %q", errOut)
 	}
+	if out, errOut, code := run("config", "current-context"); code != 0 || out != "c\n" {
+		t.Errorf("config current-context with $KUBECONFIG: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	write(filepath.Join(home, ".kube", "config"), kubeconfig("from-kube-config"))
 	t.Setenv("KUBECONFIG", "")
 	if _, errOut, _ := run("get", "pods"); errOut != "No resources found in from-kube-config namespace.\n" {
@@ -131,7 +134,13 @@ func TestConfigDiscovery(t *testing.T) {
 			t.Fatalf("%v: %s", args, errOut)
 		}
 	}
+	if b, err := os.ReadFile(filepath.Join(home, ".kube", "config")); err != nil || string(b) != kubeconfig("from-kube-config") {
+		t.Errorf("skiffctl config changed ~/.kube/config: %v\n%s", err, b)
+	}
 	t.Setenv("KUBECONFIG", kc)
+	if out, _, _ := run("config", "current-context"); out != "local\n" {
+		t.Errorf("config current-context with ~/.skiff/config: %q", out)
+	}
 	if _, errOut, _ := run("get", "pods"); errOut != "No resources found in from-skiff-config namespace.\n" {
 		t.Errorf("~/.skiff/config: stderr %q", errOut)
 	}
