@@ -362,7 +362,9 @@ the container ends, then deletes the pod; stdin is not forwarded (Skiff has no a
 					lbls[k] = v
 				}
 			}
-			ctr := &corev1.Container{Name: name, Image: image, ImagePullPolicy: pullPolicy, Stdin: stdin, Tty: tty}
+			// resources: {} as kubectl run sends it.
+			ctr := &corev1.Container{Name: name, Image: image, ImagePullPolicy: pullPolicy, Stdin: stdin, Tty: tty,
+				Resources: &corev1.ResourceRequirements{}}
 			for _, e := range env {
 				k, v, ok := strings.Cut(e, "=")
 				if !ok || k == "" {
@@ -382,9 +384,10 @@ the container ends, then deletes the pod; stdin is not forwarded (Skiff has no a
 			}
 			pod := &corev1.Pod{ApiVersion: "v1", Kind: "Pod",
 				Metadata: &metav1.ObjectMeta{Name: name, Namespace: c.namespace(), Labels: lbls},
-				Spec:     &corev1.PodSpec{Containers: []*corev1.Container{ctr}, RestartPolicy: restart}}
+				Spec:     &corev1.PodSpec{Containers: []*corev1.Container{ctr}, RestartPolicy: restart, DnsPolicy: "ClusterFirst"}}
 			r := resourceMust("pods")
 			if dryRun == "client" {
+				pod.Metadata.Namespace = "" // as kubectl prints it
 				if p.output == "" && gp == nil {
 					fmt.Fprintf(c.out, "pod/%s created (dry run)\n", name)
 					return nil

@@ -85,7 +85,7 @@ func TestRun(t *testing.T) {
 		{[]string{"run", "stuck", "--image=busybox", "--restart=Never", "--rm", "-i", "--pod-running-timeout=1s"}, "pod \"stuck\" deleted\n",
 			"error: timed out waiting for the condition: pod default/stuck did not start within --pod-running-timeout=1s\n"},
 		{[]string{"run", "r4", "--image=busybox", "--dry-run=client", "-o", "yaml"},
-			"apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    run: r4\n  name: r4\n  namespace: default\nspec:\n  containers:\n  - image: busybox\n    name: r4\n  restartPolicy: Always\n", ""},
+			"apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    run: r4\n  name: r4\nspec:\n  containers:\n  - image: busybox\n    name: r4\n    resources: {}\n  dnsPolicy: ClusterFirst\n  restartPolicy: Always\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
