@@ -64,6 +64,9 @@ func TestVerbsMatchKubectl(t *testing.T) {
 	compare("", "", "wait", "--for=condition=Available", "deploy/web", "--timeout=1s")
 	compare("", "", "wait", "--for=delete", "pod/nope", "--timeout=1s")
 	compare("", "", "wait", "--for=foo", "pod/a")
+	compare("", "", "wait", "--for=condition=Ready", "pod", "a", "b", "--timeout=1s")
+	compare("", "", "wait", "--for=condition=Ready", "pod", "-l", "app=zzz", "--timeout=1s")
+	compare("", "", "wait", "--for=jsonpath={.spec.replicas}=2", "deploy/web", "pod/a", "--timeout=1s")
 	compare("", "", "wait", "--for=condition=Ready", "pod/nope", "--timeout=1s")
 
 	compare("", "", "patch", "deploy", "web", "--type", "merge", "-p", `{"spec":{"replicas":2}}`)
