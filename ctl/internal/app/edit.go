@@ -206,6 +206,7 @@ const editHeader = `# Please edit the object below. Lines beginning with a '#' w
 `
 
 func (c *cli) editCommand() *cobra.Command {
+	var output string
 	cmd := &cobra.Command{
 		Use:   "edit (TYPE NAME | TYPE/NAME)",
 		Short: "Edit a resource on the server",
@@ -219,17 +220,21 @@ the file is kept and its path printed, to apply again.`,
   KUBE_EDITOR=nano skiffctl edit svc/web`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "yaml" && output != "json" {
+				return fmt.Errorf("the flag 'output' must be one of yaml|json")
+			}
 			r, name, err := oneTarget(args)
 			if err != nil {
 				return err
 			}
-			return c.runEdit(cmd.Context(), r, name)
+			return c.runEdit(cmd.Context(), r, name, output)
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "the format to edit in: yaml or json")
 	return cmd
 }
 
-func (c *cli) runEdit(ctx context.Context, r *resource, name string) error {
+func (c *cli) runEdit(ctx context.Context, r *resource, name, format string) error {
 	d, err := c.dyn()
 	if err != nil {
 		return err
@@ -242,7 +247,13 @@ func (c *cli) runEdit(ctx context.Context, r *resource, name string) error {
 	if err != nil {
 		return err
 	}
-	original, err := toYAML(live)
+	var original []byte
+	if format == "json" {
+		original, err = toJSON(live)
+		original = append(original, '\n')
+	} else {
+		original, err = toYAML(live)
+	}
 	if err != nil {
 		return err
 	}
@@ -272,7 +283,7 @@ func (c *cli) runEdit(ctx context.Context, r *resource, name string) error {
 			buf.WriteString("# " + strings.ReplaceAll(r, "\n", "\n# ") + "\n#\n")
 		}
 		buf.Write(content)
-		f, err := os.CreateTemp("", "skiffctl-edit-*.yaml")
+		f, err := os.CreateTemp("", "skiffctl-edit-*."+format)
 		if err != nil {
 			return err
 		}

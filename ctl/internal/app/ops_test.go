@@ -292,6 +292,17 @@ func TestEdit(t *testing.T) {
 		t.Errorf("replicas after edit: %s", got)
 	}
 
+	t.Setenv("EDITOR", e.editor("json.sh", `grep -q '^    "kind": "Deployment",$' "$1" && sed -i '0,/"app": "web"$/s//"app": "web", "json": "edited"/' "$1"`))
+	if out, errOut, code := e.run("edit", "deploy", "web", "-o", "json"); code != 0 || out != "deployment.apps/web edited\n" {
+		t.Errorf("edit -o json: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if got := e.must("get", "deploy", "web", "-o", "jsonpath={.metadata.labels.json}"); got != "edited" {
+		t.Errorf("label after edit -o json: %q", got)
+	}
+	if _, errOut, code := e.run("edit", "deploy", "web", "-o", "xml"); code != 1 || errOut != "error: the flag 'output' must be one of yaml|json\n" {
+		t.Errorf("edit -o xml: exit %d, stderr %q", code, errOut)
+	}
+
 	t.Setenv("EDITOR", e.editor("noop.sh", "true"))
 	if out, errOut, code := e.run("edit", "deploy/web"); code != 0 || out != "" || errOut != "Edit cancelled, no changes made.\n" {
 		t.Errorf("unchanged edit: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -328,6 +339,18 @@ func TestEdit(t *testing.T) {
 	}
 	if got := e.must("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"); got != "5" {
 		t.Errorf("replicas after the invalid edit: %s", got)
+	}
+
+	// An edit the apiserver refuses (a new selector label) is reopened with
+	// its reason on top.
+	t.Setenv("EDITOR", e.editor("refused.sh", `grep -q '^# deployments.apps "web" was not valid:$' "$1" || sed -i '0,/"app": "web"$/s//"app": "web", "x": "y"/' "$1"`))
+	out, errOut, code = e.run("edit", "deploy", "web", "-o", "json")
+	m = regexp.MustCompile(`^error: deployments\.apps "web" is invalid\nA copy of your changes has been stored to "(` + regexp.QuoteMeta(tmp) + `/skiffctl-edit-\d+\.json)"\nerror: Edit cancelled, no valid changes were saved\.\n$`).FindStringSubmatch(errOut)
+	if code != 1 || out != "" || m == nil {
+		t.Fatalf("refused edit: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if kept, _ := os.ReadFile(m[1]); !strings.Contains(string(kept), "#\n# deployments.apps \"web\" was not valid:\n# * ") {
+		t.Errorf("kept file lacks the reason:\n%s", kept)
 	}
 
 	// A conflict (the object changed while in the editor) keeps the file.
