@@ -127,6 +127,11 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api", s.discoveryAPI)
 	mux.HandleFunc("GET /apis", s.discoveryAPIs)
+	openapi, err := newOpenAPI(reg, cfg.Version)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /openapi/", openapi)
 	mux.Handle("/", http.HandlerFunc(s.rest))
 
 	var h http.Handler = mux
