@@ -88,6 +88,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 			"the body of the request was in an unknown format (Content-Type %q) - accepted media types include: %s, %s, %s", ct, jsonPatch, mergePatch, strategicPatch)))
 		return
 	}
+	var warnings []string // of the last try: a conflict re-applies the patch
 	obj, err := patchFn(r.Context(), t.namespace, t.name, func(cur proto.Message) (proto.Message, error) {
 		doc, err := codec.Marshal(cur)
 		if err != nil {
@@ -96,6 +97,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		patched, err := apply(doc)
 		if err != nil {
 			return nil, apierrors.BadRequest("the patch cannot be applied: %v", err)
+		}
+		if patched, warnings, err = s.checkFields(r, t, patched, true); err != nil {
+			return nil, err
 		}
 		out := cur.ProtoReflect().New().Interface()
 		if err := codec.Unmarshal(patched, out); err != nil {
@@ -107,6 +111,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		writeError(w, err)
 		return
 	}
+	addWarnings(w, warnings)
 	m := &jsonMarshaler{yaml: strings.Contains(r.Header.Get("Accept"), "yaml")}
 	b, err := m.Marshal(obj)
 	if err != nil {

@@ -230,6 +230,9 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !s.validateBody(w, r) {
+		return
+	}
 	if r.Method == http.MethodPost {
 		w = &createdWriter{ResponseWriter: w}
 	}
