@@ -124,7 +124,7 @@ func loadDocs() docs {
 		return out
 	}
 	join := func(title, desc string) string {
-		return strings.TrimSpace(strings.TrimSpace(title+"\n\n"+desc))
+		return strings.TrimSpace(strings.TrimSpace(title + "\n\n" + desc))
 	}
 	for name, d := range sw.Definitions {
 		m := map[string]string{"": join(d.Title, d.Description)}

@@ -78,7 +78,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 				"%s is not supported for %s: send %s or %s", ct, r.URL.Path, mergePatch, jsonPatch)))
 			return
 		}
-		apply = func(doc []byte) ([]byte, error) { return compat.StrategicMergePatch(doc, body, t.group, t.version, kind) }
+		apply = func(doc []byte) ([]byte, error) {
+			return compat.StrategicMergePatch(doc, body, t.group, t.version, kind)
+		}
 	case applyPatch:
 		writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
 			"server-side apply (%s) is not supported by Skiff: use client-side apply (kubectl apply without --server-side)", ct)))
