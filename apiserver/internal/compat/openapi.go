@@ -124,7 +124,7 @@ func loadDocs() docs {
 		return out
 	}
 	join := func(title, desc string) string {
-		return strings.TrimSpace(strings.TrimSpace(title + "\n\n" + desc))
+		return strings.TrimSpace(title + "\n\n" + desc)
 	}
 	for name, d := range sw.Definitions {
 		m := map[string]string{"": join(d.Title, d.Description)}
@@ -190,6 +190,22 @@ func (b *builder) refTo(name, desc string) schema {
 	if desc != "" {
 		s["description"] = desc
 	}
+	return s
+}
+
+// oneOf is a value of either type, as Kubernetes writes IntOrString and
+// Quantity: in v3 a oneOf (kubectl explain then names the type), in v2 a
+// string.
+func (b *builder) oneOf(s schema, types ...string) schema {
+	if b.f == v2 {
+		s["type"] = "string"
+		return s
+	}
+	var alts []any
+	for _, t := range types {
+		alts = append(alts, schema{"type": t})
+	}
+	s["oneOf"] = alts
 	return s
 }
 
@@ -298,12 +314,14 @@ func (b *builder) value(fd protoreflect.FieldDescriptor, gt reflect.Type, desc s
 	case protoreflect.StringKind:
 		switch {
 		case codec.IsIntOrString(fd) || gt != nil && gt.Name() == "IntOrString":
-			b.defs[defIntOrString] = schema{"type": "string", "format": "int-or-string", "x-kubernetes-int-or-string": true,
-				"description": "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number."}
+			b.defs[defIntOrString] = b.oneOf(schema{"format": "int-or-string", "x-kubernetes-int-or-string": true,
+				"description": "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number."},
+				"integer", "string")
 			return b.refTo(defIntOrString, desc)
 		case gt != nil && gt.Name() == "Quantity":
-			b.defs[defQuantity] = schema{"type": "string",
-				"description": "Quantity is a fixed-point representation of a number: a plain number (2, 0.5), an SI suffix (250m, 1k, 1M) or a binary one (128Mi, 1Gi)."}
+			b.defs[defQuantity] = b.oneOf(schema{
+				"description": "Quantity is a fixed-point representation of a number: a plain number (2, 0.5), an SI suffix (250m, 1k, 1M) or a binary one (128Mi, 1Gi)."},
+				"string", "number")
 			return b.refTo(defQuantity, desc)
 		}
 		s = schema{"type": "string"}
