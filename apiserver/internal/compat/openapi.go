@@ -461,11 +461,12 @@ func (b *builder) op(id, action string, kg map[string]string, result string, con
 // OpenAPI holds the documents, made once at start: the contract does not
 // change while the apiserver runs.
 type OpenAPI struct {
-	v2JSON  []byte
-	v2Proto []byte
-	v2ETag  string
-	v3      map[string]v3Doc // by path key: api/v1, apis/apps/v1
-	v3Index []byte
+	v2JSON      []byte
+	v2Proto     []byte
+	v2ETag      string
+	v2ProtoETag string
+	v3          map[string]v3Doc // by path key: api/v1, apis/apps/v1
+	v3Index     []byte
 }
 
 type v3Doc struct {
@@ -493,7 +494,7 @@ func NewOpenAPI(kinds []Kind, version string) (*OpenAPI, error) {
 	if o.v2Proto, err = opts.Marshal(gd); err != nil {
 		return nil, fmt.Errorf("openapi v2: %w", err)
 	}
-	o.v2ETag = hash(o.v2JSON)
+	o.v2ETag, o.v2ProtoETag = hash(o.v2JSON), hash(o.v2Proto)
 
 	byGV := map[string][]Kind{}
 	for _, k := range kinds {

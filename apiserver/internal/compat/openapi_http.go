@@ -2,14 +2,45 @@ package compat
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
-// OpenAPI v2 media types: JSON, and the protobuf kubectl asks for.
+// OpenAPI v2 media types: JSON, and the protobuf kubectl asks for (by its
+// old name, with "@") and gets (by its new one), as from kube-openapi.
 const (
-	mimeV2Proto = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-	mimeV3Proto = "application/com.github.proto-openapi.spec.v3@v1.0+protobuf"
+	mimeV2Proto           = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	mimeV2ProtoDeprecated = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 )
+
+// wantsProtobuf tells whether the Accept header prefers the protobuf form
+// of /openapi/v2 to JSON: the first of the highest q wins.
+func wantsProtobuf(accept string) bool {
+	best, proto := -1.0, false
+	for _, part := range strings.Split(accept, ",") {
+		media, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && k == "q" {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+		var isProto bool
+		switch strings.TrimSpace(media) {
+		case mimeV2Proto, mimeV2ProtoDeprecated:
+			isProto = true
+		case "application/json", "application/*", "*/*":
+		default:
+			continue
+		}
+		if q > best {
+			best, proto = q, isProto
+		}
+	}
+	return proto
+}
 
 // ServeHTTP answers GET /openapi/v2, /openapi/v3 and /openapi/v3/<gv>, as
 // Kubernetes does: v2 as JSON or protobuf with an ETag; v3 as an index of
@@ -18,19 +49,18 @@ const (
 func (o *OpenAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case p == "/openapi/v2":
-		w.Header().Set("ETag", `"`+o.v2ETag+`"`)
+		body, etag, ct := o.v2JSON, o.v2ETag, "application/json"
+		if wantsProtobuf(r.Header.Get("Accept")) {
+			body, etag, ct = o.v2Proto, o.v2ProtoETag, mimeV2Proto
+		}
+		w.Header().Set("ETag", `"`+etag+`"`)
 		w.Header().Set("Vary", "Accept")
-		if strings.Contains(r.Header.Get("If-None-Match"), o.v2ETag) {
+		if strings.Contains(r.Header.Get("If-None-Match"), etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		if strings.Contains(r.Header.Get("Accept"), mimeV2Proto) {
-			w.Header().Set("Content-Type", mimeV2Proto)
-			_, _ = w.Write(o.v2Proto)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(o.v2JSON)
+		w.Header().Set("Content-Type", ct)
+		_, _ = w.Write(body)
 	case p == "/openapi/v3" || p == "/openapi/v3/":
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-cache, private")
@@ -40,10 +70,6 @@ func (o *OpenAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc, ok := o.v3[key]
 		if !ok {
 			http.Error(w, "404 page not found", http.StatusNotFound)
-			return
-		}
-		if strings.Contains(r.Header.Get("Accept"), mimeV3Proto) && !strings.Contains(r.Header.Get("Accept"), "json") {
-			http.Error(w, "only application/json is served", http.StatusNotAcceptable)
 			return
 		}
 		h := r.URL.Query().Get("hash")

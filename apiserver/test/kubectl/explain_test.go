@@ -64,6 +64,27 @@ DESCRIPTION:
 
 `, "explain", "service.spec.ports.targetPort")
 
+	// The OpenAPI v2 form, which kubectl reads as protobuf.
+	applyRun(t, k, "", `KIND:     Deployment
+VERSION:  apps/v1
+
+RESOURCE: strategy <Object>
+
+DESCRIPTION:
+     The deployment strategy to use to replace existing pods with new ones.
+
+     DeploymentStrategy describes how to replace existing pods with new ones.
+
+FIELDS:
+   rollingUpdate	<Object>
+     Rolling update config params. Present only if DeploymentStrategyType =
+     RollingUpdate.
+
+   type	<string>
+     type is RollingUpdate (default) or Recreate.
+
+`, "explain", "deployment.spec.strategy", "--output", "plaintext-openapiv2")
+
 	out, errOut, err := k.Run("", "explain", "pod.spec.containers.foo")
 	if err == nil || out != "KIND:       Pod\nVERSION:    v1\n\n" || errOut != "error: field \"foo\" does not exist\n" {
 		t.Fatalf("kubectl explain pod.spec.containers.foo: %v\nstdout %q\nstderr %q", err, out, errOut)
