@@ -162,9 +162,9 @@ func TestOpenAPIV2Protobuf(t *testing.T) {
 
 func TestWantsProtobuf(t *testing.T) {
 	for accept, want := range map[string]bool{
-		"application/com.github.proto-openapi.spec.v2@v1.0+protobuf":                         true,
-		"application/com.github.proto-openapi.spec.v2.v1.0+protobuf, application/json":       true,
-		"application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf":       false,
+		"application/com.github.proto-openapi.spec.v2@v1.0+protobuf":                          true,
+		"application/com.github.proto-openapi.spec.v2.v1.0+protobuf, application/json":        true,
+		"application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf":        false,
 		"application/com.github.proto-openapi.spec.v2@v1.0+protobuf; q=0.5, application/json": false,
 		"": false,
 	} {
