@@ -1,6 +1,9 @@
 package kubectl
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -88,5 +91,28 @@ FIELDS:
 	out, errOut, err := k.Run("", "explain", "pod.spec.containers.foo")
 	if err == nil || out != "KIND:       Pod\nVERSION:    v1\n\n" || errOut != "error: field \"foo\" does not exist\n" {
 		t.Fatalf("kubectl explain pod.spec.containers.foo: %v\nstdout %q\nstderr %q", err, out, errOut)
+	}
+}
+
+// TestExplainMatchesSkiffctl: kubectl explain prints, byte for byte, the
+// golden outputs of skiffctl explain (ctl/internal/app/testdata/explain:
+// NAME.txt is `explain NAME`, NAME-recursive.txt adds --recursive).
+func TestExplainMatchesSkiffctl(t *testing.T) {
+	k := applyKubectl(t)
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "ctl", "internal", "app", "testdata", "explain", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no skiffctl explain golden files: %v", err)
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		args := []string{"explain", name}
+		if n, ok := strings.CutSuffix(name, "-recursive"); ok {
+			args = []string{"explain", n, "--recursive"}
+		}
+		applyRun(t, k, "", string(want), args...)
 	}
 }
