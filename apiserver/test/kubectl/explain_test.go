@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"skiff.dev/apiserver/apiservertest"
 )
 
 // TestExplain is kubectl explain (OpenAPI v3) on Skiff's documents: the
@@ -114,5 +116,27 @@ func TestExplainMatchesSkiffctl(t *testing.T) {
 			args = []string{"explain", n, "--recursive"}
 		}
 		applyRun(t, k, "", string(want), args...)
+	}
+}
+
+// TestExplainAsAnyUser: the OpenAPI documents are discovery, readable by
+// every authenticated user (system:discovery), as kubectl explain needs.
+func TestExplainAsAnyUser(t *testing.T) {
+	srv := apiservertest.Start(t, apiservertest.Options{Secure: true, Tokens: "alice-token,alice,1001\n"})
+	k := apiservertest.NewKubectlConfig(t, "apiVersion: v1\nkind: Config\ncurrent-context: alice\n"+
+		"clusters:\n- name: skiff\n  cluster:\n    server: "+srv.URL+"\n    certificate-authority: "+filepath.Join(srv.PKIDir, "ca.crt")+"\n"+
+		"users:\n- name: alice\n  user: {token: alice-token}\n"+
+		"contexts:\n- name: alice\n  context: {cluster: skiff, user: alice, namespace: default}\n")
+	out, errOut, err := k.Run("", "explain", "deployment.spec.replicas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "GROUP:      apps\nKIND:       Deployment\nVERSION:    v1\n\nFIELD: replicas <integer>\n\n\nDESCRIPTION:\n    replicas defaults to 1.\n    \n\n"
+	if out != want || errOut != "" {
+		t.Fatalf("kubectl explain as alice:\nstdout %q\nwant   %q\nstderr %q", out, want, errOut)
+	}
+	// alice may read the documentation, not the objects.
+	if _, errOut, err := k.Run("", "get", "deployments"); err == nil || !strings.Contains(errOut, "forbidden") {
+		t.Fatalf("alice listed deployments: %v %s", err, errOut)
 	}
 }
