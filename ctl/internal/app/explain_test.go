@@ -67,3 +67,24 @@ func TestExplainUnknownField(t *testing.T) {
 		t.Fatalf("skiffctl explain widgets: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestWordWrap: kubectl explain's wrapping, at white space only, keeping
+// the text's own line breaks.
+func TestWordWrap(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"a bb ccc dddd", 6, "a bb\nccc\ndddd"},
+		{"short", 10, "short"},
+		{"one\ntwo three", 5, "one\ntwo\nthree"},
+		{"see https://example.com/a/very/long/url here", 10, "see\nhttps://example.com/a/very/long/url\nhere"},
+		{"ends with newline\n", 80, "ends with newline\n"},
+		{"two  spaces kept", 80, "two  spaces kept"},
+	} {
+		if got := wordWrap(c.in, c.limit); got != c.want {
+			t.Errorf("wordWrap(%q, %d) = %q, want %q", c.in, c.limit, got, c.want)
+		}
+	}
+}
