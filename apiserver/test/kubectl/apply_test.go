@@ -120,6 +120,9 @@ func TestApplyStrategicMergePatch(t *testing.T) {
 	applyRun(t, k, "", "deployment.apps/web patched\n", "patch", "deployment", "web", "-p",
 		`{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","$patch":"delete"}]}}}}`)
 	applyRun(t, k, "", "nginx;", "get", "deployment", "web", "-o", `jsonpath={range .spec.template.spec.containers[*]}{.name};{end}`)
+	// The /scale subresource patches autoscaling/v1's Scale.
+	applyRun(t, k, "", "scale.autoscaling/web patched\n", "patch", "deployment", "web", "--subresource=scale", "-p", `{"spec":{"replicas":5}}`)
+	applyRun(t, k, "", "5", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}")
 }
 
 // TestApplyPrune deletes the objects of the label that the file no longer
