@@ -60,7 +60,9 @@ metadata:
 data: {mode: fast}
 `
 
-// applyWebEdited changes the image, removes env B and the sidecar.
+// applyWebEdited changes the image, removes env B and the sidecar, and
+// switches to the Recreate strategy (whose rollingUpdate the server had
+// defaulted: Kubernetes' retainKeys drops it).
 const applyWebEdited = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -68,6 +70,7 @@ metadata:
   labels: {app: x}
 spec:
   replicas: 2
+  strategy: {type: Recreate}
   selector:
     matchLabels: {app: web}
   template:
@@ -100,9 +103,9 @@ func TestApplyCreateUnchangedConfigured(t *testing.T) {
 	applyRun(t, k, applyWeb, "deployment.apps/web unchanged\nconfigmap/settings unchanged\n", "apply", "-f", "-")
 	applyRun(t, k, applyWebEdited, "deployment.apps/web configured\nconfigmap/settings unchanged\n", "apply", "-f", "-")
 
-	applyRun(t, k, "", "nginx=nginx:1.27 env=A ports=http:80",
+	applyRun(t, k, "", `nginx=nginx:1.27 env=A ports=http:80 strategy={"type":"Recreate"}`,
 		"get", "deployment", "web", "-o",
-		`jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} env={.env[*].name} ports={.ports[0].name}:{.ports[0].containerPort}{end}`)
+		`jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} env={.env[*].name} ports={.ports[0].name}:{.ports[0].containerPort}{end} strategy={.spec.strategy}`)
 	applyRun(t, k, applyWebEdited, "deployment.apps/web unchanged\nconfigmap/settings unchanged\n", "apply", "-f", "-")
 }
 
