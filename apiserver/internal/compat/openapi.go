@@ -241,7 +241,7 @@ func (b *builder) define(md protoreflect.MessageDescriptor, gt reflect.Type, gvk
 		sf, owner, hasGo := goField(gt, jn)
 		p := b.field(md, fd, owner, sf, hasGo)
 		props[jn] = p
-		if hasGo && requiredTag(sf) && jn != "apiVersion" && jn != "kind" {
+		if hasGo && requiredTag(sf) && owner.Name() != "TypeMeta" {
 			required = append(required, jn)
 		}
 	}
