@@ -1,8 +1,10 @@
 package kubectl
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"skiff.dev/apiserver/apiservertest"
 )
@@ -215,4 +217,20 @@ func TestApplyDryRunRefused(t *testing.T) {
 	}
 	applyRun(t, k, "", "nginx:1.25 busybox:1.36 1", "get", "deployment", "web", "-o",
 		"jsonpath={.spec.template.spec.containers[*].image} {.metadata.generation}")
+}
+
+// TestEdit is kubectl edit, whose change is sent as a strategic merge
+// patch; the editor is sed.
+func TestEdit(t *testing.T) {
+	k := applyKubectl(t)
+	applyRun(t, k, applyWeb, "deployment.apps/web created\nconfigmap/settings created\n", "apply", "-f", "-")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := k.Command(ctx, "edit", "deployment", "web")
+	cmd.Env = append(cmd.Env, "KUBE_EDITOR=sed -i s/nginx:1.25/nginx:1.29/")
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "deployment.apps/web edited\n" {
+		t.Fatalf("kubectl edit: %v\n%s", err, out)
+	}
+	applyRun(t, k, "", "nginx:1.29 busybox:1.36", "get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image}")
 }
