@@ -194,6 +194,7 @@ type apiResource struct {
 	Kind         string   `json:"kind"`
 	Verbs        []string `json:"verbs"`
 	ShortNames   []string `json:"shortNames,omitempty"`
+	Categories   []string `json:"categories,omitempty"`
 }
 
 type groupVersion struct {
@@ -207,7 +208,10 @@ type apiGroup struct {
 	PreferredVersion groupVersion   `json:"preferredVersion"`
 }
 
-func (s *Server) discoveryAPI(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) discoveryAPI(w http.ResponseWriter, r *http.Request) {
+	if s.serveAggregated(w, r, true) {
+		return
+	}
 	writeJSON(w, map[string]any{"kind": "APIVersions", "versions": []string{"v1"},
 		"serverAddressByClientCIDRs": []map[string]string{}})
 }
@@ -227,7 +231,10 @@ func (s *Server) groups() []apiGroup {
 	return out
 }
 
-func (s *Server) discoveryAPIs(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) discoveryAPIs(w http.ResponseWriter, r *http.Request) {
+	if s.serveAggregated(w, r, false) {
+		return
+	}
 	writeJSON(w, map[string]any{"kind": "APIGroupList", "apiVersion": "v1", "groups": s.groups()})
 }
 
@@ -243,13 +250,29 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
 		return
 	}
+	resources := s.apiResources(t.group, t.version)
+	if resources == nil {
+		writeError(w, apierrors.NotFound("path", r.URL.Path))
+		return
+	}
+	gv := t.version
+	if t.group != "" {
+		gv = t.group + "/" + t.version
+	}
+	writeJSON(w, map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+}
+
+// apiResources are the resources and subresources of group/version, as
+// discovery lists them.
+func (s *Server) apiResources(group, version string) []apiResource {
 	var resources []apiResource
 	for _, i := range s.reg.Infos() {
-		if i.Group != t.group || i.Version != t.version {
+		if i.Group != group || i.Version != version {
 			continue
 		}
 		resources = append(resources, apiResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
-			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames})
+			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames,
+			Categories: categories[i.Group+"/"+i.Resource]})
 		if i.HasStatus {
 			resources = append(resources, apiResource{Name: i.Resource + "/status", Namespaced: i.Namespaced,
 				Kind: i.Kind, Verbs: []string{"get", "patch", "update"}})
@@ -269,13 +292,11 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 			resources = append(resources, res)
 		}
 	}
-	if resources == nil {
-		writeError(w, apierrors.NotFound("path", r.URL.Path))
-		return
-	}
-	gv := t.version
-	if t.group != "" {
-		gv = t.group + "/" + t.version
-	}
-	writeJSON(w, map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+	return resources
+}
+
+// categories are the categories of resources, as Kubernetes' (kubectl get all).
+var categories = map[string][]string{
+	"/pods": {"all"}, "/services": {"all"}, "apps/deployments": {"all"}, "apps/replicasets": {"all"},
+	"apps/daemonsets": {"all"}, "batch/jobs": {"all"},
 }

@@ -127,6 +127,11 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api", s.discoveryAPI)
 	mux.HandleFunc("GET /apis", s.discoveryAPIs)
+	openapi, err := newOpenAPI(reg, cfg.Version)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /openapi/", openapi)
 	mux.Handle("/", http.HandlerFunc(s.rest))
 
 	var h http.Handler = mux
@@ -190,6 +195,9 @@ func registerGateway(ctx context.Context, mux *gwruntime.ServeMux, reg *registry
 // rest routes a REST request: watches and logs stream here, the rest goes
 // to the gateway; creates answer 201 as Kubernetes' do.
 func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
+	if refuseDryRun(w, r) {
+		return
+	}
 	if r.Method == http.MethodGet {
 		if t, ok := parsePath(r.URL.Path); ok {
 			switch {
@@ -224,6 +232,9 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
+	}
+	if !s.validateBody(w, r) {
+		return
 	}
 	if r.Method == http.MethodPost {
 		w = &createdWriter{ResponseWriter: w}
