@@ -1,11 +1,13 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -47,15 +49,18 @@ func newRESTClient(r *resolved, tc *tls.Config) *restClient {
 
 // httpCodes are the gRPC codes of the apiserver's HTTP statuses.
 var httpCodes = map[int]codes.Code{
-	http.StatusBadRequest:          codes.InvalidArgument,
-	http.StatusUnauthorized:        codes.Unauthenticated,
-	http.StatusForbidden:           codes.PermissionDenied,
-	http.StatusNotFound:            codes.NotFound,
-	http.StatusConflict:            codes.Aborted,
-	http.StatusGone:                codes.OutOfRange,
-	http.StatusTooManyRequests:     codes.ResourceExhausted,
-	http.StatusServiceUnavailable:  codes.Unavailable,
-	http.StatusInternalServerError: codes.Internal,
+	http.StatusBadRequest:           codes.InvalidArgument,
+	http.StatusUnauthorized:         codes.Unauthenticated,
+	http.StatusForbidden:            codes.PermissionDenied,
+	http.StatusNotFound:             codes.NotFound,
+	http.StatusConflict:             codes.Aborted,
+	http.StatusUnprocessableEntity:  codes.InvalidArgument,
+	http.StatusUnsupportedMediaType: codes.InvalidArgument,
+	http.StatusMethodNotAllowed:     codes.Unimplemented,
+	http.StatusGone:                 codes.OutOfRange,
+	http.StatusTooManyRequests:      codes.ResourceExhausted,
+	http.StatusServiceUnavailable:   codes.Unavailable,
+	http.StatusInternalServerError:  codes.Internal,
 }
 
 // restError is the gRPC status error of an HTTP refusal: the code of its
@@ -83,15 +88,28 @@ func restError(httpCode int, body []byte) error {
 // status error with the code of its HTTP status and the message of its
 // Kubernetes Status body, like the errors of every other call.
 func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
+	return cs.RESTDo(ctx, http.MethodGet, path, "", nil)
+}
+
+// RESTDo sends one request to the REST API (a PATCH with its content
+// type, say) and returns the body of a 2xx answer; refusals are errors as
+// RESTGet's. A GET fails over to the next apiserver on any failure to get
+// an answer; other methods only when the connection could not be made,
+// so a write is never sent twice.
+func (cs *Clientset) RESTDo(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
 	if cs.rest == nil {
 		return nil, errors.New("this client has no REST endpoints (made with NewForConn)")
 	}
 	var errs []string
 	for _, base := range cs.rest.bases {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		req.Header.Set("Accept", "application/json")
 		if cs.rest.token != "" {
 			req.Header.Set("Authorization", "Bearer "+cs.rest.token)
 		}
@@ -99,6 +117,10 @@ func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, status.FromContextError(ctx.Err()).Err()
+			}
+			var op *net.OpError
+			if method != http.MethodGet && !(errors.As(err, &op) && op.Op == "dial") {
+				return nil, status.Error(codes.Unavailable, fmt.Sprintf("%s %s: %v", method, path, err))
 			}
 			errs = append(errs, err.Error())
 			continue
@@ -109,15 +131,15 @@ func (cs *Clientset) RESTGet(ctx context.Context, path string) ([]byte, error) {
 			errs = append(errs, err.Error())
 			continue
 		}
-		if resp.StatusCode == http.StatusOK {
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return b, nil
 		}
 		err = restError(resp.StatusCode, b)
-		if status.Code(err) == codes.Unavailable {
+		if method == http.MethodGet && status.Code(err) == codes.Unavailable {
 			errs = append(errs, status.Convert(err).Message())
 			continue
 		}
 		return nil, err
 	}
-	return nil, status.Error(codes.Unavailable, fmt.Sprintf("GET %s: %s", path, strings.Join(errs, "; ")))
+	return nil, status.Error(codes.Unavailable, fmt.Sprintf("%s %s: %s", method, path, strings.Join(errs, "; ")))
 }

@@ -2,17 +2,16 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/util/jsonpath"
 	"sigs.k8s.io/yaml"
@@ -35,11 +34,10 @@ func (c *cli) patchCommand() *cobra.Command {
 		Use:   "patch (-f FILENAME | TYPE NAME | TYPE/NAME) [-p PATCH | --patch-file FILE] [--type strategic|merge|json]",
 		Short: "Update fields of a resource",
 		Long: `Update fields of a resource with a strategic merge patch (the default), a JSON merge
-patch (RFC 7386) or a JSON patch (RFC 6902), given as JSON or YAML. The patch is applied to
-the object's JSON as the REST API serves it and the result is written back over the
-resourceVersion it was read at, retrying on conflicts. A strategic merge patch merges the
-lists Kubernetes merges by key (containers, env, volumes, volumeMounts by name; ports by
-port; conditions by type) and replaces the others; "$patch: delete" removes a list item.`,
+patch (RFC 7386) or a JSON patch (RFC 6902), given as JSON or YAML. The apiserver applies it,
+as it does kubectl's: a strategic merge patch merges the lists Kubernetes merges by key
+(containers, env, volumes by name; ports by containerPort; …) and "$patch: delete" removes
+a list item.`,
 		Example: `  skiffctl patch deployment web -p '{"spec":{"replicas":3}}'
   skiffctl patch deploy/web --type merge -p '{"metadata":{"labels":{"tier":"front"}}}'
   skiffctl patch deploy web --type json -p '[{"op":"replace","path":"/spec/replicas","value":1}]'
@@ -72,18 +70,11 @@ port; conditions by type) and replaces the others; "$patch: delete" removes a li
 			if err != nil {
 				return err
 			}
-			apply, err := patchFunc(typ, body)
+			body, err = yaml.YAMLToJSON(body)
 			if err != nil {
-				return err
+				return fmt.Errorf("unable to parse %q: %v", patch+patchFile, err)
 			}
-			var result object
-			changed, err := c.mutateJSON(cmd.Context(), r, c.namespace(), name, func(doc []byte) ([]byte, error) {
-				out, err := apply(doc)
-				if err != nil {
-					return nil, fmt.Errorf("the patch cannot be applied: %v", err)
-				}
-				return out, nil
-			}, &result)
+			result, changed, err := c.patch(cmd.Context(), r, c.namespace(), name, typ, body)
 			if err != nil {
 				return err
 			}
@@ -108,137 +99,42 @@ port; conditions by type) and replaces the others; "$patch: delete" removes a li
 	return cmd
 }
 
-// patchFunc returns the function applying body of a patch type to an
-// object's JSON.
-func patchFunc(typ string, body []byte) (func([]byte) ([]byte, error), error) {
-	if typ == "json" {
-		j, err := yaml.YAMLToJSON(body)
-		if err != nil {
-			return nil, fmt.Errorf("unable to parse %q: %v", body, err)
-		}
-		p, err := jsonpatch.DecodePatch(j)
-		if err != nil {
-			return nil, fmt.Errorf("the JSON patch is not valid: %v", err)
-		}
-		return func(doc []byte) ([]byte, error) { return p.Apply(doc) }, nil
-	}
-	j, err := yaml.YAMLToJSON(body)
+// patchTypes are the content types of the patch types.
+var patchTypes = map[string]string{
+	"json":      "application/json-patch+json",
+	"merge":     "application/merge-patch+json",
+	"strategic": "application/strategic-merge-patch+json",
+}
+
+// patch sends a patch of typ to the apiserver, which applies it, and
+// returns the object stored and whether it changed (its resourceVersion
+// moved).
+func (c *cli) patch(ctx context.Context, r *resource, ns, name, typ string, body []byte) (object, bool, error) {
+	cs, err := c.client()
 	if err != nil {
-		return nil, fmt.Errorf("unable to parse %q: %v", body, err)
+		return nil, false, err
 	}
-	var pm map[string]any
-	if err := json.Unmarshal(j, &pm); err != nil {
-		return nil, fmt.Errorf("the %s patch must be a JSON object: %s", typ, body)
+	d, err := c.dyn()
+	if err != nil {
+		return nil, false, err
 	}
-	if typ == "merge" {
-		return func(doc []byte) ([]byte, error) { return jsonpatch.MergePatch(doc, j) }, nil
+	if !r.Namespaced {
+		ns = ""
 	}
-	return func(doc []byte) ([]byte, error) {
-		var d map[string]any
-		if err := json.Unmarshal(doc, &d); err != nil {
-			return nil, err
-		}
-		return json.Marshal(strategicMerge(d, pm, ""))
-	}, nil
-}
-
-// mergeKeys are the list fields a strategic merge patch merges, by the
-// key of their items (Kubernetes' patchMergeKey). A list of one of these
-// names without that key in its items is replaced.
-var mergeKeys = map[string][]string{
-	"containers": {"name"}, "initContainers": {"name"}, "ephemeralContainers": {"name"},
-	"env": {"name"}, "volumes": {"name"}, "volumeMounts": {"name"}, "imagePullSecrets": {"name"},
-	"ports": {"containerPort", "port"}, "conditions": {"type"}, "hostAliases": {"ip"},
-	"ownerReferences": {"uid"}, "envFrom": nil,
-}
-
-// strategicMerge applies a strategic merge patch to doc.
-func strategicMerge(doc, patch map[string]any, _ string) map[string]any {
-	if doc == nil {
-		doc = map[string]any{}
+	before, err := d.Get(ctx, r, ns, name)
+	if err != nil {
+		return nil, false, err
 	}
-	if patch["$patch"] == "replace" {
-		out := map[string]any{}
-		for k, v := range patch {
-			if k != "$patch" {
-				out[k] = v
-			}
-		}
-		return out
+	b, err := cs.RESTDo(ctx, http.MethodPatch, r.path(ns, name), patchTypes[typ], body)
+	if err != nil {
+		return nil, false, err
 	}
-	for k, v := range patch {
-		if strings.HasPrefix(k, "$") {
-			continue
-		}
-		switch pv := v.(type) {
-		case nil:
-			delete(doc, k)
-		case map[string]any:
-			dv, _ := doc[k].(map[string]any)
-			doc[k] = strategicMerge(dv, pv, k)
-		case []any:
-			dv, _ := doc[k].([]any)
-			doc[k] = mergeList(k, dv, pv)
-		default:
-			doc[k] = v
-		}
+	out := r.New()
+	if err := codec.Unmarshal(b, out); err != nil {
+		return nil, false, fmt.Errorf("reading the patched %s: %v", r.Singular(), err)
 	}
-	return doc
-}
-
-func mergeList(field string, doc, patch []any) []any {
-	keys, ok := mergeKeys[field]
-	if !ok || len(keys) == 0 {
-		var out []any
-		for _, p := range patch {
-			if m, ok := p.(map[string]any); ok && m["$patch"] == "delete" {
-				continue
-			}
-			out = append(out, p)
-		}
-		if out == nil {
-			out = []any{}
-		}
-		return out
-	}
-	keyOf := func(v any) (string, any, bool) {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return "", nil, false
-		}
-		for _, k := range keys {
-			if kv, ok := m[k]; ok {
-				return k, kv, true
-			}
-		}
-		return "", nil, false
-	}
-	out := append([]any{}, doc...)
-	for _, p := range patch {
-		k, kv, ok := keyOf(p)
-		if !ok {
-			return patch // items without the merge key: replace the list
-		}
-		pm := p.(map[string]any)
-		i := -1
-		for j, d := range out {
-			if dm, ok := d.(map[string]any); ok && reflect.DeepEqual(dm[k], kv) {
-				i = j
-				break
-			}
-		}
-		switch {
-		case pm["$patch"] == "delete":
-			if i >= 0 {
-				out = append(out[:i], out[i+1:]...)
-			}
-		case i >= 0:
-			out[i] = strategicMerge(out[i].(map[string]any), pm, field)
-		default:
-			out = append(out, strategicMerge(nil, pm, field))
-		}
-	}
-	return out
+	setTypeMeta(out, r)
+	return out, meta(out).GetResourceVersion() != meta(before).GetResourceVersion(), nil
 }
 
 // mutateJSON reads the named object, changes its REST JSON with change

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -23,39 +22,6 @@ func TestRelaxedJSONPathExpression(t *testing.T) {
 	}
 	if _, err := relaxedJSONPathExpression("{.a}{.b}"); err == nil {
 		t.Error("two expressions accepted")
-	}
-}
-
-func TestStrategicMerge(t *testing.T) {
-	doc := `{"metadata":{"labels":{"a":"1","b":"2"}},"spec":{"replicas":1,"containers":[
-		{"name":"web","image":"nginx:1.27","env":[{"name":"A","value":"1"}],"ports":[{"containerPort":80}],"args":["x"]},
-		{"name":"side","image":"busybox"}]}}`
-	tests := []struct{ patch, want string }{
-		{`{"metadata":{"labels":{"b":null,"c":"3"}}}`,
-			`{"metadata":{"labels":{"a":"1","c":"3"}},"spec":{"containers":[{"args":["x"],"env":[{"name":"A","value":"1"}],"image":"nginx:1.27","name":"web","ports":[{"containerPort":80}]},{"image":"busybox","name":"side"}],"replicas":1}}`},
-		// Containers merge by name, env by name, ports by containerPort; args are replaced.
-		{`{"spec":{"containers":[{"name":"web","image":"nginx:1.28","env":[{"name":"B","value":"2"}],"ports":[{"containerPort":81}],"args":["y"]}]}}`,
-			`{"metadata":{"labels":{"a":"1","b":"2"}},"spec":{"containers":[{"args":["y"],"env":[{"name":"A","value":"1"},{"name":"B","value":"2"}],"image":"nginx:1.28","name":"web","ports":[{"containerPort":80},{"containerPort":81}]},{"image":"busybox","name":"side"}],"replicas":1}}`},
-		{`{"spec":{"containers":[{"name":"side","$patch":"delete"},{"name":"new","image":"x"}]}}`,
-			`{"metadata":{"labels":{"a":"1","b":"2"}},"spec":{"containers":[{"args":["x"],"env":[{"name":"A","value":"1"}],"image":"nginx:1.27","name":"web","ports":[{"containerPort":80}]},{"image":"x","name":"new"}],"replicas":1}}`},
-		{`{"metadata":{"labels":{"$patch":"replace","z":"9"}}}`,
-			`{"metadata":{"labels":{"z":"9"}},"spec":{"containers":[{"args":["x"],"env":[{"name":"A","value":"1"}],"image":"nginx:1.27","name":"web","ports":[{"containerPort":80}]},{"image":"busybox","name":"side"}],"replicas":1}}`},
-	}
-	for _, tt := range tests {
-		apply, err := patchFunc("strategic", []byte(tt.patch))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var compact map[string]any
-		json.Unmarshal([]byte(doc), &compact)
-		d, _ := json.Marshal(compact)
-		got, err := apply(d)
-		if err != nil || string(got) != tt.want {
-			t.Errorf("patch %s:\n got %s (%v)\nwant %s", tt.patch, got, err, tt.want)
-		}
-	}
-	if _, err := patchFunc("merge", []byte(`[1]`)); err == nil || err.Error() != "the merge patch must be a JSON object: [1]" {
-		t.Errorf("a list as merge patch: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -64,6 +65,22 @@ func (r *resource) Qualified() string {
 		return r.Singular()
 	}
 	return r.Singular() + "." + r.Group
+}
+
+// path is the REST path of the named object ("" name: the collection).
+func (r *resource) path(ns, name string) string {
+	p := "/api/" + r.Version
+	if r.Group != "" {
+		p = "/apis/" + r.Group + "/" + r.Version
+	}
+	if r.Namespaced && ns != "" {
+		p += "/namespaces/" + url.PathEscape(ns)
+	}
+	p += "/" + r.Plural
+	if name != "" {
+		p += "/" + url.PathEscape(name)
+	}
+	return p
 }
 
 // method is the full gRPC method name of verb: "/skiff.core.v1.PodService/Get".
