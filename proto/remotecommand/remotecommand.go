@@ -1,6 +1,7 @@
-// Package remotecommand is the streaming protocol of `exec`: Kubernetes'
-// websocket channel protocol (v5.channel.k8s.io, and v4.channel.k8s.io),
-// which kubectl speaks. Both ends live here, once: the kubelet serves it
+// Package remotecommand is the streaming protocols of `exec` and
+// `port-forward`: Kubernetes' websocket channel protocol
+// (v5.channel.k8s.io, and v4.channel.k8s.io), which kubectl speaks, and
+// the port-forward protocol over the same framing (portforward.go). Both ends live here, once: the kubelet serves it
 // (Serve), skiffctl and tests speak it (Stream); the apiserver only proxies
 // the connection.
 //

@@ -21,6 +21,9 @@
 //	--hostname     prints the hostname
 //	--cat          copies stdin to stdout
 //	--exit-now=N   writes "out" to stdout and "err" to stderr, exits N
+//
+// Called as tar (the image's /bin/tar is a link to it), it is a small tar
+// with the forms `kubectl cp` runs (tar.go).
 package main
 
 import (
@@ -30,6 +33,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +57,9 @@ func envOr(name, def string) string {
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == "tar" { // the image's /bin/tar
+		os.Exit(tarMain(os.Args[1:]))
+	}
 	listen := flag.String("listen", ":"+envOr("PORT", "8080"), "address to serve on")
 	failHealth := flag.Bool("fail-health", os.Getenv("FAIL_HEALTH") != "", "fail /healthz from the start")
 	allocMB := flag.Int("alloc-mb", 0, "MiB to allocate at start")
