@@ -218,3 +218,32 @@ func untar(r io.Reader) error {
 		}
 	}
 }
+
+// testMain is the image's /bin/test, for the checks `kubectl cp` makes:
+// test -d|-f|-e PATH exits 0 when PATH is a directory, a regular file, or
+// exists; else 1.
+func testMain(args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "test: want -d, -f or -e and a path")
+		return 2
+	}
+	fi, err := os.Stat(args[1])
+	switch args[0] {
+	case "-e":
+		if err == nil {
+			return 0
+		}
+	case "-d":
+		if err == nil && fi.IsDir() {
+			return 0
+		}
+	case "-f":
+		if err == nil && fi.Mode().IsRegular() {
+			return 0
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "test: %s: unknown operator\n", args[0])
+		return 2
+	}
+	return 1
+}

@@ -42,7 +42,7 @@ type Image struct {
 	// Env is the image's default environment.
 	Env []string
 	// Links are more paths of the binary in the image (hard links), for a
-	// multi-call binary: the test server is also /bin/tar.
+	// multi-call binary: the test server is also /bin/tar and /bin/test.
 	Links []string
 }
 
@@ -55,7 +55,7 @@ const (
 // All are the images `make images` builds.
 var All = []Image{
 	{Name: Pause, Package: "./cmd/pause", Binary: "/pause"},
-	{Name: TestServer, Package: "./cmd/testserver", Binary: "/testserver", Env: []string{"PORT=8080"}, Links: []string{"/bin/tar"}},
+	{Name: TestServer, Package: "./cmd/testserver", Binary: "/testserver", Env: []string{"PORT=8080"}, Links: []string{"/bin/tar", "/bin/test"}},
 }
 
 // FileName is the archive name of an image in an images directory:
