@@ -22,15 +22,22 @@ import (
 // does: through the apiserver's pods/exec subresource, which passes the
 // connection to the kubelet of the pod's node, over Kubernetes' websocket
 // channel protocol. It returns the command's exit code; an error means it
-// did not run, or its end was lost. A refusal keeps the gRPC code of its
-// HTTP status (IsNotFound, ...).
+// did not run, or its end was lost. A refusal, or the kubelet's Status when
+// the command could not run, keeps the gRPC code of its HTTP status
+// (IsNotFound, codes.Internal, ...) and its reason.
 func (cs *Clientset) Exec(ctx context.Context, namespace, pod string, opts remotecommand.Options, streams remotecommand.ClientStreams) (int, error) {
 	path := "/api/v1/namespaces/" + url.PathEscape(namespace) + "/pods/" + url.PathEscape(pod) + "/exec?" + opts.Query().Encode()
 	conn, err := cs.dialStream(ctx, path, remotecommand.Protocols, "exec in pod "+namespace+"/"+pod)
 	if err != nil {
 		return 0, err
 	}
-	return remotecommand.Stream(ctx, conn, streams)
+	code, err := remotecommand.Stream(ctx, conn, streams)
+	var se *remotecommand.StatusError
+	if errors.As(err, &se) && se.Code != 0 {
+		// The command could not run: the kubelet's Status, as a refusal's.
+		return 0, restError(se.Code, se.Status)
+	}
+	return code, err
 }
 
 // PortForward forwards one connection, local, to port of the named pod, as
