@@ -43,7 +43,7 @@ func TestExec(t *testing.T) {
 			stderr: "Error from server (BadRequest): a container name must be specified for pod multi, choose one of: [a b]\n", code: 1},
 		{name: "cannot run", args: []string{"exec", "down", "--", "ls"},
 			stderr: "Error from server (InternalError): Internal error occurred: error executing command in container: container \"gone\" of pod default/down is not running\n",
-			code: 1, call: "default/down/gone [ls] stdin=false tty=false"},
+			code:   1, call: "default/down/gone [ls] stdin=false tty=false"},
 		{name: "no such pod", args: []string{"exec", "nope", "--", "ls"},
 			stderr: "Error from server (NotFound): pods \"nope\" not found\n", code: 1},
 		{name: "no dash", args: []string{"exec", "web", "ls"},
