@@ -39,6 +39,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Exec runs the commands of /exec; nil answers 501.
 	Exec server.ExecFunc
+	// PortForward connects the ports of /portForward; nil answers 501.
+	PortForward server.PortForwardFunc
+	// Summary answers /stats/summary; nil answers 501.
+	Summary server.SummaryFunc
 }
 
 // Server is a running kubelet API.
@@ -68,6 +72,7 @@ func Start(t testing.TB, opts Options) *Server {
 	srv, err := server.New(lg.Named("kubelet"), server.Config{
 		LogRoot: root, PodLookup: opts.PodLookup, FollowPollInterval: 20 * time.Millisecond,
 		CertFile: opts.CertFile, KeyFile: opts.KeyFile, ClientCAFile: opts.ClientCAFile, Insecure: !secure, Exec: opts.Exec,
+		PortForward: opts.PortForward, Summary: opts.Summary,
 	})
 	if err != nil {
 		t.Fatalf("kubelettest: %v", err)

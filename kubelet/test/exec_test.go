@@ -93,8 +93,9 @@ func TestExec(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_, err = remotecommand.Stream(ctx, conn, remotecommand.ClientStreams{Stdout: io.Discard})
-		if err == nil || err.Error() != `container not found ("nope")` {
-			t.Errorf("exec in container nope: %v, want container not found (\"nope\")", err)
+		want := `Internal error occurred: error executing command in container: container not found ("nope")`
+		if err == nil || err.Error() != want {
+			t.Errorf("exec in container nope: %v, want %s", err, want)
 		}
 	})
 

@@ -1,6 +1,7 @@
-// Package remotecommand is the streaming protocol of `exec`: Kubernetes'
-// websocket channel protocol (v5.channel.k8s.io, and v4.channel.k8s.io),
-// which kubectl speaks. Both ends live here, once: the kubelet serves it
+// Package remotecommand is the streaming protocols of `exec` and
+// `port-forward`: Kubernetes' websocket channel protocol
+// (v5.channel.k8s.io, and v4.channel.k8s.io), which kubectl speaks, and
+// the port-forward protocol over the same framing (portforward.go). Both ends live here, once: the kubelet serves it
 // (Serve), skiffctl and tests speak it (Stream); the apiserver only proxies
 // the connection.
 //
@@ -124,7 +125,8 @@ func statusOf(command []string, code int, err error) status {
 	var s status
 	switch {
 	case err != nil:
-		s.Status, s.Reason, s.Code, s.Message = "Failure", "InternalError", 500, err.Error()
+		s.Status, s.Reason, s.Code = "Failure", "InternalError", 500
+		s.Message = "Internal error occurred: error executing command in container: " + err.Error()
 	case code != 0:
 		s.Status, s.Reason, s.Code = "Failure", "NonZeroExitCode", 500
 		s.Message = fmt.Sprintf("command terminated with non-zero exit code: error executing command %v, exit code %d", command, code)
@@ -135,8 +137,19 @@ func statusOf(command []string, code int, err error) status {
 	return s
 }
 
+// StatusError is a Failure Status other than a non-zero exit code: the
+// command could not run (Kubernetes' kubelet: InternalError, 500).
+type StatusError struct {
+	Code    int    // the Status' HTTP code
+	Reason  string // InternalError, ...
+	Message string
+	Status  []byte // the Status as the server sent it (JSON)
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
 // exitCode reads a Status: 0 for Success, the code of NonZeroExitCode,
-// else an error with the Status' message.
+// else a *StatusError.
 func exitCode(b []byte) (int, error) {
 	var s status
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -159,7 +172,7 @@ func exitCode(b []byte) (int, error) {
 	if s.Message == "" {
 		s.Message = string(b)
 	}
-	return 0, errors.New(s.Message)
+	return 0, &StatusError{Code: s.Code, Reason: s.Reason, Message: s.Message, Status: b}
 }
 
 // sender writes channel messages on a connection, one writer at a time

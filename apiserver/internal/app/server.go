@@ -176,12 +176,14 @@ func (a *APIServer) start(ctx context.Context) error {
 	srv, err := server.New(lg.Named("server"), reg, server.Config{
 		Version: &metav1.Version{Major: "1", Minor: "0", GitVersion: GitVersion, GitCommit: GitCommit, BuildDate: BuildDate,
 			GoVersion: runtime.Version(), Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH},
-		Gatherer:      promReg,
-		Ready:         a.readyCheck,
-		Authenticate:  authenticate,
-		Authenticator: authenticator,
-		Authorize:     authorize,
-		PodExec:       kc.ProxyExec,
+		Gatherer:       promReg,
+		Ready:          a.readyCheck,
+		Authenticate:   authenticate,
+		Authenticator:  authenticator,
+		Authorize:      authorize,
+		PodExec:        kc.ProxyExec,
+		PodPortForward: kc.ProxyPortForward,
+		NodeProxy:      kc.ProxyNode,
 	})
 	if err != nil {
 		return err

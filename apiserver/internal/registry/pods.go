@@ -164,14 +164,37 @@ func (s *PodServer) ExecTarget(ctx context.Context, namespace, name, container s
 	if err != nil {
 		return nil, "", err
 	}
+	if err := runsOnNode(pod, "exec into", "exec into a container in"); err != nil {
+		return nil, "", err
+	}
+	return pod, container, nil
+}
+
+// PortForwardTarget finds the pod a port-forward request is for and
+// checks it runs on a node.
+func (s *PodServer) PortForwardTarget(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	pod, _, err := s.get(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := runsOnNode(pod, "forward to", "port-forward to"); err != nil {
+		return nil, err
+	}
+	return pod, nil
+}
+
+// runsOnNode refuses a stream to a pod that is not on a node, or has
+// completed: what says what could not be done.
+func runsOnNode(pod *corev1.Pod, unscheduled, completed string) error {
+	ns, name := pod.GetMetadata().GetNamespace(), pod.GetMetadata().GetName()
 	if pod.GetSpec().GetNodeName() == "" {
-		return nil, "", apierrors.BadRequest("pod %s/%s is not scheduled to a node yet: nothing to exec into", namespace, name)
+		return apierrors.BadRequest("pod %s/%s is not scheduled to a node yet: nothing to %s", ns, name, unscheduled)
 	}
 	switch pod.GetStatus().GetPhase() {
 	case "Succeeded", "Failed":
-		return nil, "", apierrors.BadRequest("cannot exec into a container in a completed pod; current phase is %s", pod.GetStatus().GetPhase())
+		return apierrors.BadRequest("cannot %s a completed pod; current phase is %s", completed, pod.GetStatus().GetPhase())
 	}
-	return pod, container, nil
+	return nil
 }
 
 // validatePodLogOptions checks the numbers as Kubernetes does.

@@ -109,8 +109,8 @@ func restAttributes(r *http.Request) authz.Attributes {
 			attrs.Verb = "deletecollection"
 		}
 	}
-	if attrs.Resource == "pods" && attrs.Subresource == "exec" {
-		attrs.Verb = "create" // whatever the method, as Kubernetes authorizes exec
+	if attrs.Resource == "pods" && (attrs.Subresource == "exec" || attrs.Subresource == "portforward") {
+		attrs.Verb = "create" // whatever the method, as Kubernetes authorizes exec and port-forward
 	}
 	namespaceOfNamespace(&attrs)
 	return attrs

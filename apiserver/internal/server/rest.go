@@ -23,9 +23,10 @@ type restTarget struct {
 	namespace      string
 	resource, name string
 	sub            string
-	watch          bool // the legacy /watch/ form
-	discovery      bool // /api/v1 or /apis/<group>/<version>
-	groupDiscovery bool // /apis/<group>
+	proxyPath      string // of .../{name}/proxy/{path...}: /{path...}
+	watch          bool   // the legacy /watch/ form
+	discovery      bool   // /api/v1 or /apis/<group>/<version>
+	groupDiscovery bool   // /apis/<group>
 }
 
 // parsePath reads /api/v1/..., /apis/<group>/<version>/... paths.
@@ -52,6 +53,9 @@ func parsePath(p string) (restTarget, bool) {
 	}
 	if len(parts) >= 3 && parts[0] == "namespaces" && parts[2] != "status" && parts[2] != "finalize" {
 		t.namespace, parts = parts[1], parts[2:]
+	}
+	if len(parts) > 3 && parts[2] == "proxy" { // nodes/{name}/proxy/stats/summary
+		t.proxyPath, parts = "/"+strings.Join(parts[3:], "/"), parts[:3]
 	}
 	if len(parts) == 0 || len(parts) > 3 {
 		return t, false
@@ -155,6 +159,36 @@ func (s *Server) podExec(w http.ResponseWriter, r *http.Request, t restTarget) {
 		return
 	}
 	if err := s.cfg.PodExec(w, r, pod, container); err != nil {
+		writeError(w, err)
+	}
+}
+
+// podPortForward serves GET and POST .../pods/{name}/portforward?ports=80:
+// the connection goes through to the kubelet of the pod's node, which
+// speaks the port-forward protocol (proto/remotecommand).
+func (s *Server) podPortForward(w http.ResponseWriter, r *http.Request, t restTarget) {
+	if s.cfg.PodPortForward == nil {
+		writeError(w, apierrors.Unavailable("port-forward is not available: no kubelet connection configured"))
+		return
+	}
+	pod, err := s.reg.Pods.PortForwardTarget(r.Context(), t.namespace, t.name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.cfg.PodPortForward(w, r, pod); err != nil {
+		writeError(w, err)
+	}
+}
+
+// nodeProxy serves GET /api/v1/nodes/{name}/proxy/{path...} from the
+// node's kubelet (e.g. /stats/summary for `skiffctl top`).
+func (s *Server) nodeProxy(w http.ResponseWriter, r *http.Request, t restTarget) {
+	if s.cfg.NodeProxy == nil {
+		writeError(w, apierrors.Unavailable("the node proxy is not available: no kubelet connection configured"))
+		return
+	}
+	if err := s.cfg.NodeProxy(w, r, t.name, t.proxyPath); err != nil {
 		writeError(w, err)
 	}
 }

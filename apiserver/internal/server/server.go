@@ -52,6 +52,12 @@ type Config struct {
 	// of the pod's node; it returns an error only when it has not answered
 	// yet. Nil answers 503.
 	PodExec func(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, container string) error
+	// PodPortForward proxies a port-forward request (a websocket upgrade)
+	// to the kubelet of the pod's node, as PodExec does. Nil answers 503.
+	PodPortForward func(w http.ResponseWriter, r *http.Request, pod *corev1.Pod) error
+	// NodeProxy passes a GET of path to the named node's kubelet; it
+	// returns an error only when it has not answered yet. Nil answers 503.
+	NodeProxy func(w http.ResponseWriter, r *http.Request, node, path string) error
 	// Authorize decides on every authenticated request, REST and gRPC;
 	// nil allows all (--insecure).
 	Authorize authz.Authorizer
@@ -212,13 +218,22 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			case t.sub == "log" && t.resource == "pods":
 				s.podLog(w, r, t)
 				return
+			case t.sub == "proxy" && t.resource == "nodes" && t.group == "" && t.namespace == "" && t.name != "":
+				s.nodeProxy(w, r, t)
+				return
 			}
 		}
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodPost {
-		if t, ok := parsePath(r.URL.Path); ok && t.resource == "pods" && t.sub == "exec" {
-			s.podExec(w, r, t)
-			return
+		if t, ok := parsePath(r.URL.Path); ok && t.resource == "pods" && t.group == "" {
+			switch t.sub {
+			case "exec":
+				s.podExec(w, r, t)
+				return
+			case "portforward":
+				s.podPortForward(w, r, t)
+				return
+			}
 		}
 	}
 	if r.Method == http.MethodPatch {

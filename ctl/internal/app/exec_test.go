@@ -19,6 +19,7 @@ func TestExec(t *testing.T) {
 	e.node("node-1", e.k.Port)
 	e.pod("web", "node-1", "app")
 	e.pod("multi", "node-1", "a", "b")
+	e.pod("down", "node-1", "gone")
 
 	for _, c := range []struct {
 		name           string
@@ -40,6 +41,9 @@ func TestExec(t *testing.T) {
 			stdout: "out\n", stderr: "Unable to use a TTY - input is not a terminal or the right kind of file\nerr\n", call: "default/web/app [exit 0] stdin=false tty=false"},
 		{name: "several containers, none named", args: []string{"exec", "multi", "--", "ls"},
 			stderr: "Error from server (BadRequest): a container name must be specified for pod multi, choose one of: [a b]\n", code: 1},
+		{name: "cannot run", args: []string{"exec", "down", "--", "ls"},
+			stderr: "Error from server (InternalError): Internal error occurred: error executing command in container: container \"gone\" of pod default/down is not running\n",
+			code:   1, call: "default/down/gone [ls] stdin=false tty=false"},
 		{name: "no such pod", args: []string{"exec", "nope", "--", "ls"},
 			stderr: "Error from server (NotFound): pods \"nope\" not found\n", code: 1},
 		{name: "no dash", args: []string{"exec", "web", "ls"},

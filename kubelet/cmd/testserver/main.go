@@ -21,6 +21,10 @@
 //	--hostname     prints the hostname
 //	--cat          copies stdin to stdout
 //	--exit-now=N   writes "out" to stdout and "err" to stderr, exits N
+//
+// Called as tar or test (the image's /bin/tar and /bin/test are links to
+// it), it is a small tar and test with the forms `kubectl cp` runs (tar.go).
+// --spin-percent=N keeps N% of a CPU busy, for `top`.
 package main
 
 import (
@@ -30,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +58,12 @@ func envOr(name, def string) string {
 }
 
 func main() {
+	switch filepath.Base(os.Args[0]) { // the image's /bin/tar and /bin/test
+	case "tar":
+		os.Exit(tarMain(os.Args[1:]))
+	case "test":
+		os.Exit(testMain(os.Args[1:]))
+	}
 	listen := flag.String("listen", ":"+envOr("PORT", "8080"), "address to serve on")
 	failHealth := flag.Bool("fail-health", os.Getenv("FAIL_HEALTH") != "", "fail /healthz from the start")
 	allocMB := flag.Int("alloc-mb", 0, "MiB to allocate at start")
@@ -65,6 +76,7 @@ func main() {
 	hostname := flag.Bool("hostname", false, "print the hostname and exit")
 	cat := flag.Bool("cat", false, "copy stdin to stdout and exit")
 	exitNow := flag.Int("exit-now", -1, `write "out" to stdout and "err" to stderr and exit with this code`)
+	spin := flag.Int("spin-percent", 0, "keep this share (1-100) of one CPU busy, for `top`")
 	flag.Parse()
 	switch {
 	case *hostname:
@@ -124,6 +136,9 @@ func main() {
 	}()
 	if *allocMB > 0 {
 		alloc(*allocMB)
+	}
+	if *spin > 0 {
+		go spinCPU(min(*spin, 100))
 	}
 	if *exitAfter > 0 {
 		go func() {
@@ -198,6 +213,18 @@ func main() {
 	if err := http.ListenAndServe(*listen, h); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
+	}
+}
+
+// spinCPU keeps percent of one CPU busy: busy that many ms of every 100.
+func spinCPU(percent int) {
+	fmt.Printf("spinning %d%% of a CPU\n", percent)
+	busy := time.Duration(percent) * time.Millisecond
+	for {
+		start := time.Now()
+		for time.Since(start) < busy {
+		}
+		time.Sleep(100*time.Millisecond - busy)
 	}
 }
 

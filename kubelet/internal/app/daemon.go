@@ -22,6 +22,7 @@ import (
 	"skiff.dev/kubelet/internal/podruntime"
 	"skiff.dev/kubelet/internal/pods"
 	"skiff.dev/kubelet/internal/server"
+	"skiff.dev/kubelet/internal/stats"
 	"skiff.dev/proto/client"
 	"skiff.dev/proto/component"
 	"skiff.dev/proto/informer"
@@ -94,8 +95,12 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	}
 	k.Manager.SetHostIP(nodeIP.String())
 
+	summary := stats.New(lg.Named("stats"), stats.Config{
+		NodeName: cfg.NodeName, Running: k.Manager.Running, CgroupPath: k.Runtime.CgroupPath,
+	})
 	api, err := server.New(lg.Named("api"), server.Config{
 		LogRoot: cfg.PodLogDir, PodLookup: k.Lookup, Exec: k.Manager.Exec,
+		PortForward: k.Manager.PortForward, Summary: summary.Summary,
 		CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSPrivateKeyFile, ClientCAFile: cfg.ClientCAFile, Insecure: cfg.InsecureHTTP,
 	})
 	if err != nil {
@@ -114,6 +119,7 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return agent.Run(gctx) })
+	g.Go(func() error { return summary.Run(gctx) })
 	g.Go(func() error {
 		podCIDR, err := agent.PodCIDR(gctx)
 		if err != nil {

@@ -16,8 +16,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,9 @@ type Image struct {
 	Cmd []string
 	// Env is the image's default environment.
 	Env []string
+	// Links are more paths of the binary in the image (hard links), for a
+	// multi-call binary: the test server is also /bin/tar and /bin/test.
+	Links []string
 }
 
 // Names of the project's images.
@@ -50,7 +55,7 @@ const (
 // All are the images `make images` builds.
 var All = []Image{
 	{Name: Pause, Package: "./cmd/pause", Binary: "/pause"},
-	{Name: TestServer, Package: "./cmd/testserver", Binary: "/testserver", Env: []string{"PORT=8080"}},
+	{Name: TestServer, Package: "./cmd/testserver", Binary: "/testserver", Env: []string{"PORT=8080"}, Links: []string{"/bin/tar", "/bin/test"}},
 }
 
 // FileName is the archive name of an image in an images directory:
@@ -160,6 +165,20 @@ func Build(img Image, bin string) (*Layout, error) {
 	}
 	if _, err := tw.Write(prog); err != nil {
 		return nil, fmt.Errorf("images: %w", err)
+	}
+	linkDirs := map[string]bool{}
+	for _, l := range img.Links {
+		l = strings.TrimPrefix(l, "/")
+		if d := path.Dir(l); d != "." && !linkDirs[d] && !slices.Contains(dirs, d+"/") {
+			linkDirs[d] = true
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: mtime}); err != nil {
+				return nil, fmt.Errorf("images: %w", err)
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeLink, Name: l, Linkname: strings.TrimPrefix(img.Binary, "/"),
+			Mode: 0o755, ModTime: mtime}); err != nil {
+			return nil, fmt.Errorf("images: %w", err)
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, fmt.Errorf("images: %w", err)

@@ -3,7 +3,9 @@ package images
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,6 +66,47 @@ func TestWriteArchive(t *testing.T) {
 	}
 	if len(cfg.Config.Entrypoint) != 1 || cfg.Config.Entrypoint[0] != "/demo" || cfg.Config.Cmd[0] != "--x" || cfg.OS != "linux" || len(cfg.RootFS.DiffIDs) != 1 {
 		t.Errorf("config %+v: want entrypoint /demo, cmd --x, linux, one diff id", cfg)
+	}
+}
+
+// TestLinks: an image's links are hard links to its binary in the layer,
+// under directories of their own.
+func TestLinks(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "prog")
+	if err := os.WriteFile(bin, []byte("#!fake binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Build(Image{Name: "skiff.dev/demo:1", Binary: "/demo", Links: []string{"/bin/tar", "/bin/test"}}, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layer []byte
+	for _, b := range l.blobs {
+		if b.desc.MediaType == ocispec.MediaTypeImageLayerGzip {
+			layer = b.data
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(layer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeLink || h.Name == "bin/" || h.Name == "demo" {
+			got = append(got, fmt.Sprintf("%s %c %s", h.Name, h.Typeflag, h.Linkname))
+		}
+	}
+	want := []string{"demo 0 ", "bin/ 5 ", "bin/tar 1 demo", "bin/test 1 demo"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("layer %q, want %q", got, want)
 	}
 }
 

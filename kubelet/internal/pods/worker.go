@@ -204,7 +204,9 @@ func (w *worker) sync(ctx context.Context) bool {
 		return w.terminate(ctx, pod, deleted)
 	}
 	if w.startTime.IsZero() {
+		w.mu.Lock() // Running reads it
 		w.startTime = time.Now()
+		w.mu.Unlock()
 	}
 	if !w.terminal {
 		if err := w.converge(ctx, pod); err != nil && ctx.Err() == nil {
@@ -251,7 +253,9 @@ func (w *worker) ensureSandbox(ctx context.Context, pod *corev1.Pod) error {
 		if err != nil {
 			return fmt.Errorf("set up pod network: %w", err)
 		}
+		w.mu.Lock() // PortForward reads the network
 		w.net, w.netReady = n, true
+		w.mu.Unlock()
 	}
 	if w.sandbox != nil {
 		w.lg.Info("sandbox exited, restarting the pod's containers")

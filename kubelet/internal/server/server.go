@@ -1,7 +1,8 @@
 // Package server is the kubelet's HTTP API, the one the apiserver calls to
 // reach a node: GET /containerLogs/{namespace}/{pod}/{container} (what
 // `skiffctl logs` reads through the apiserver), /exec/{namespace}/{pod}/{container}
-// (`skiffctl exec`) and /healthz.
+// (`skiffctl exec`), /portForward/{namespace}/{pod} (`skiffctl port-forward`),
+// /stats/summary (`skiffctl top`) and /healthz.
 //
 // It serves TLS and authenticates callers by client certificate against a
 // client CA, as Kubernetes' kubelet does with --client-ca-file; plain HTTP
@@ -55,6 +56,10 @@ type Config struct {
 
 	// Exec runs a command in a container for /exec; nil answers 501.
 	Exec ExecFunc
+	// PortForward connects to a pod's port for /portForward; nil answers 501.
+	PortForward PortForwardFunc
+	// Summary is the answer of /stats/summary; nil answers 501.
+	Summary SummaryFunc
 
 	// Now is the clock of sinceSeconds; nil is time.Now.
 	Now func() time.Time
@@ -112,6 +117,8 @@ func New(lg *zap.Logger, cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	s.mux.Handle("GET /containerLogs/{namespace}/{pod}/{container}", s.authenticated(http.HandlerFunc(s.containerLogs)))
 	s.mux.Handle("/exec/{namespace}/{pod}/{container}", s.authenticated(http.HandlerFunc(s.exec)))
+	s.mux.Handle("/portForward/{namespace}/{pod}", s.authenticated(http.HandlerFunc(s.portForward)))
+	s.mux.Handle("GET /stats/summary", s.authenticated(http.HandlerFunc(s.statsSummary)))
 	return s, nil
 }
 
