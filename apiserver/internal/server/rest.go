@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/compat"
 	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -69,7 +71,7 @@ func parsePath(p string) (restTarget, bool) {
 // watch streams a REST watch: one JSON event per line, flushed as it comes,
 // {"type":"ADDED","object":{...}}; a failure ends the stream with an ERROR
 // event carrying a Status, as Kubernetes does.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, table *compat.TableFormat) {
 	watch, ok := s.reg.Watch(t.group, t.resource)
 	if !ok || t.sub != "" {
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
@@ -100,7 +102,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 	}
 	var buf []byte
 	err := watch(r.Context(), opts, func(ev proto.Message) error {
-		b, err := codec.AppendJSON(buf[:0], ev)
+		var b []byte
+		var err error
+		if table != nil {
+			b, err = table.AppendWatchEvent(buf[:0], ev, time.Now())
+		} else {
+			b, err = codec.AppendJSON(buf[:0], ev)
+		}
 		if err != nil {
 			return err
 		}
