@@ -50,8 +50,10 @@ const (
 	descImages     = "Images referenced by each container in the template."
 )
 
-func name() Column { return Column{Name: "Name", Type: "string", Format: "name", Description: descName} }
-func age() Column  { return Column{Name: "Age", Type: "string", Description: descAge} }
+func name() Column {
+	return Column{Name: "Name", Type: "string", Format: "name", Description: descName}
+}
+func age() Column { return Column{Name: "Age", Type: "string", Description: descAge} }
 func str(n, desc string) Column {
 	return Column{Name: n, Type: "string", Description: desc}
 }
