@@ -1,6 +1,7 @@
 package kubectl
 
 import (
+	"bufio"
 	"context"
 	"regexp"
 	"strings"
@@ -329,6 +330,197 @@ web-1   1/1     Running     0          <age>   app=web`},
 				t.Errorf("kubectl wrote to stderr: %s", stderr)
 			}
 			assertTable(t, out, tt.want)
+		})
+	}
+}
+
+// assertRow checks one printed row, cells apart by two spaces or more, as
+// a watch prints them (each event's row aligned on its own).
+func assertRow(t *testing.T, got, want string) {
+	t.Helper()
+	g, w := columnGap.Split(strings.TrimSpace(got), -1), columnGap.Split(strings.TrimSpace(want), -1)
+	ok := len(g) == len(w)
+	for i := 0; ok && i < len(g); i++ {
+		ok = g[i] == w[i] || w[i] == "<age>" && ageCell.MatchString(g[i])
+	}
+	if !ok {
+		t.Errorf("kubectl printed %q, want %q", got, want)
+	}
+}
+
+func TestGetMoreForms(t *testing.T) {
+	e := newTableEnv(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "pods", "-A", "-o", "wide"}, `
+NAMESPACE   NAME    READY   STATUS      RESTARTS   AGE     IP           NODE     NOMINATED NODE   READINESS GATES
+default     setup   0/1     Completed   0          <age>   10.244.1.6   node-1   <none>           <none>
+default     web-1   1/1     Running     0          <age>   10.244.1.5   node-1   <none>           <none>`},
+		{[]string{"get", "events", "-A"}, `
+NAMESPACE   LAST SEEN   TYPE     REASON   OBJECT      MESSAGE
+default     <age>       Normal   Pulled   pod/web-1   Container image "nginx:1.27" already present on machine`},
+		{[]string{"get", "deployments,replicasets"}, `
+NAME                  READY   UP-TO-DATE   AVAILABLE   AGE
+deployment.apps/web   2/3     3            2           <age>
+
+NAME                         DESIRED   CURRENT   READY   AGE
+replicaset.apps/web-5d8f7c   3         3         2       <age>`},
+		{[]string{"get", "pods", "--sort-by=.metadata.name", "-o", "wide"}, `
+NAME    READY   STATUS      RESTARTS   AGE     IP           NODE     NOMINATED NODE   READINESS GATES
+setup   0/1     Completed   0          <age>   10.244.1.6   node-1   <none>           <none>
+web-1   1/1     Running     0          <age>   10.244.1.5   node-1   <none>           <none>`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, stderr, err := e.k.Run("", tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stderr != "" {
+				t.Errorf("kubectl wrote to stderr: %s", stderr)
+			}
+			if strings.Contains(tt.want, "\n\n") {
+				// Two kinds: two tables, each aligned on its own.
+				gotParts, wantParts := strings.Split(out, "\n\n"), strings.Split(strings.TrimSpace(tt.want), "\n\n")
+				if len(gotParts) != len(wantParts) {
+					t.Fatalf("kubectl printed %d tables, want %d:\n%s", len(gotParts), len(wantParts), out)
+				}
+				for i := range gotParts {
+					assertTable(t, gotParts[i], wantParts[i])
+				}
+				return
+			}
+			assertTable(t, out, tt.want)
+		})
+	}
+
+	t.Run("get -o yaml", func(t *testing.T) {
+		out := e.k.MustRun("get", "configmap", "settings", "-o", "yaml")
+		want := regexp.MustCompile(`^apiVersion: v1
+data:
+  level: "3"
+  mode: fast
+kind: ConfigMap
+metadata:
+  creationTimestamp: "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+  name: settings
+  namespace: default
+  resourceVersion: "[0-9]+"
+  uid: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
+$`)
+		if !want.MatchString(out) {
+			t.Errorf("kubectl get -o yaml printed\n%s\nwant it to match\n%s", out, want)
+		}
+		out = e.k.MustRun("get", "configmaps", "-n", "team-a", "-o", "yaml")
+		want = regexp.MustCompile(`^apiVersion: v1
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    creationTimestamp: "[-0-9T:]+Z"
+    name: team-settings
+    namespace: team-a
+    resourceVersion: "[0-9]+"
+    uid: [-0-9a-f]{36}
+kind: List
+metadata:
+  resourceVersion: ""
+$`)
+		if !want.MatchString(out) {
+			t.Errorf("kubectl get -o yaml of a list printed\n%s\nwant it to match\n%s", out, want)
+		}
+	})
+
+	t.Run("label", func(t *testing.T) {
+		if out := e.k.MustRun("label", "pod", "web-1", "tier=frontend"); out != "pod/web-1 labeled\n" {
+			t.Errorf("kubectl label printed %q, want %q", out, "pod/web-1 labeled\n")
+		}
+		assertTable(t, e.k.MustRun("get", "pods", "-l", "tier=frontend", "--show-labels"), `
+NAME    READY   STATUS    RESTARTS   AGE     LABELS
+web-1   1/1     Running   0          <age>   app=web,tier=frontend`)
+		if out := e.k.MustRun("label", "pod", "web-1", "tier-"); out != "pod/web-1 unlabeled\n" {
+			t.Errorf("kubectl label tier- printed %q, want %q", out, "pod/web-1 unlabeled\n")
+		}
+		out, stderr, err := e.k.Run("", "get", "pods", "-l", "tier=frontend")
+		if err != nil || out != "" || stderr != "No resources found in default namespace.\n" {
+			t.Errorf("get after unlabel: err %v, stdout %q, stderr %q", err, out, stderr)
+		}
+	})
+}
+
+// TestGetWatch: kubectl get -w prints the table, then a row for every
+// change the server's Table watch sends.
+func TestGetWatch(t *testing.T) {
+	e := newTableEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		args    []string
+		initial []string
+		prefix  string
+		name    string
+	}{
+		{[]string{"get", "configmaps", "-w"}, []string{"NAME       DATA   AGE", "settings   2      <age>"}, "", "extra-1"},
+		{[]string{"get", "configmaps", "-w", "--output-watch-events", "-A"}, []string{
+			"EVENT   NAMESPACE   NAME       DATA   AGE",
+			"ADDED   default   settings   2      <age>",
+			"ADDED   team-a   team-settings   0      <age>"}, "ADDED   default   ", "extra-2"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cmd := e.k.Command(ctx, tc.args...)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := make(chan string, 100)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			})
+			next := func() string {
+				t.Helper()
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("kubectl get -w ended; stderr: %s", stderr.String())
+					}
+					return l
+				case <-time.After(2 * time.Minute):
+					t.Fatalf("kubectl get -w printed nothing more; stderr: %s", stderr.String())
+				}
+				return ""
+			}
+			for _, want := range tc.initial {
+				assertRow(t, next(), want)
+			}
+
+			cms := corev1.NewConfigMapServiceClient(e.conn)
+			name := tc.name
+			created := must[*corev1.ConfigMap](t, "create configmap")(cms.Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
+				Metadata: om(name, nil), Data: map[string]string{"a": "1"}}}))
+			assertRow(t, next(), tc.prefix+name+"   1   <age>")
+			created.Data["b"] = "2"
+			must[*corev1.ConfigMap](t, "update configmap")(cms.Update(ctx, &corev1.ConfigMapRequest{Object: created}))
+			assertRow(t, next(), strings.Replace(tc.prefix, "ADDED", "MODIFIED", 1)+name+"   2   <age>")
+			must[*corev1.ConfigMap](t, "delete configmap")(cms.Delete(ctx, &metav1.DeleteOptions{Namespace: "default", Name: name}))
+			assertRow(t, next(), strings.Replace(tc.prefix, "ADDED", "DELETED", 1)+name+"   2   <age>")
+			if stderr.Len() > 0 {
+				t.Errorf("kubectl get -w wrote to stderr: %s", stderr.String())
+			}
 		})
 	}
 }
