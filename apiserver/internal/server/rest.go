@@ -202,6 +202,7 @@ type apiResource struct {
 	Kind         string   `json:"kind"`
 	Verbs        []string `json:"verbs"`
 	ShortNames   []string `json:"shortNames,omitempty"`
+	Categories   []string `json:"categories,omitempty"`
 }
 
 type groupVersion struct {
@@ -257,7 +258,8 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 			continue
 		}
 		resources = append(resources, apiResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
-			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames})
+			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames,
+			Categories: compat.Categories(i.Group, i.Resource)})
 		if i.HasStatus {
 			resources = append(resources, apiResource{Name: i.Resource + "/status", Namespaced: i.Namespaced,
 				Kind: i.Kind, Verbs: []string{"get", "patch", "update"}})
@@ -281,6 +283,8 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
 		return
 	}
+	// By name, as Kubernetes lists them: the order of `kubectl get all`.
+	sort.SliceStable(resources, func(a, b int) bool { return resources[a].Name < resources[b].Name })
 	gv := t.version
 	if t.group != "" {
 		gv = t.group + "/" + t.version

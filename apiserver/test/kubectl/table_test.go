@@ -367,6 +367,26 @@ deployment.apps/web   2/3     3            2           <age>
 
 NAME                         DESIRED   CURRENT   READY   AGE
 replicaset.apps/web-5d8f7c   3         3         2       <age>`},
+		{[]string{"get", "all"}, `
+NAME        READY   STATUS      RESTARTS   AGE
+pod/setup   0/1     Completed   0          <age>
+pod/web-1   1/1     Running     0          <age>
+
+NAME         TYPE        CLUSTER-IP     EXTERNAL-IP   PORT(S)        AGE
+service/db   ClusterIP   10.96.100.10   <none>        5432/TCP       <age>
+service/web  NodePort    10.96.100.11   <none>        80:30080/TCP   <age>
+
+NAME                   DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR            AGE
+daemonset.apps/agent   2         2         1       2            1           kubernetes.io/os=linux   <age>
+
+NAME                  READY   UP-TO-DATE   AVAILABLE   AGE
+deployment.apps/web   2/3     3            2           <age>
+
+NAME                         DESIRED   CURRENT   READY   AGE
+replicaset.apps/web-5d8f7c   3         3         2       <age>
+
+NAME                STATUS     COMPLETIONS   DURATION   AGE
+job.batch/migrate   Complete   1/1           42s        <age>`},
 		{[]string{"get", "pods", "--sort-by=.metadata.name", "-o", "wide"}, `
 NAME    READY   STATUS      RESTARTS   AGE     IP           NODE     NOMINATED NODE   READINESS GATES
 setup   0/1     Completed   0          <age>   10.244.1.6   node-1   <none>           <none>
