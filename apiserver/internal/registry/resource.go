@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -776,6 +777,11 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 		return r.storageErr(err, "")
 	}
 	defer w.Stop()
+	// The watch is established: answer now, as Kubernetes does, so that a
+	// client's Watch call returns before the first change.
+	if err := stream.SendHeader(nil); err != nil {
+		return err
+	}
 	last := from
 	for {
 		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
@@ -831,6 +837,22 @@ type sendStream[EV any] struct {
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
+
+// SendHeader tells the REST front that the watch is established.
+func (s *sendStream[EV]) SendHeader(metadata.MD) error {
+	if started, ok := s.ctx.Value(watchStartedKey{}).(func()); ok {
+		started()
+	}
+	return nil
+}
+
+type watchStartedKey struct{}
+
+// WithWatchStarted returns ctx for a REST watch that calls started once the
+// watch is established, before its first event.
+func WithWatchStarted(ctx context.Context, started func()) context.Context {
+	return context.WithValue(ctx, watchStartedKey{}, started)
+}
 
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
