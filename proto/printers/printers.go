@@ -192,13 +192,13 @@ func Cells(o Object, now time.Time) []any {
 	case *appsv1.Deployment:
 		s := x.GetStatus()
 		names, images := ContainerColumns(x.GetSpec().GetTemplate().GetSpec())
-		return []any{m.GetName(), fmt.Sprintf("%d/%d", s.GetReadyReplicas(), SpecReplicas(x.GetSpec().Replicas)),
+		return []any{m.GetName(), fmt.Sprintf("%d/%d", s.GetReadyReplicas(), deploymentReplicas(x.GetSpec())),
 			int64(s.GetUpdatedReplicas()), int64(s.GetAvailableReplicas()), age,
 			names, images, FormatLabels(x.GetSpec().GetSelector().GetMatchLabels())}
 	case *appsv1.ReplicaSet:
 		s := x.GetStatus()
 		names, images := ContainerColumns(x.GetSpec().GetTemplate().GetSpec())
-		return []any{m.GetName(), int64(SpecReplicas(x.GetSpec().Replicas)), int64(s.GetReplicas()), int64(s.GetReadyReplicas()), age,
+		return []any{m.GetName(), int64(replicaSetReplicas(x.GetSpec())), int64(s.GetReplicas()), int64(s.GetReadyReplicas()), age,
 			names, images, OrNone(labels.FormatLabelSelector(x.GetSpec().GetSelector()))}
 	case *appsv1.DaemonSet:
 		s := x.GetStatus()
@@ -291,6 +291,22 @@ func SpecReplicas(p *int32) int32 {
 		return 1
 	}
 	return *p
+}
+
+// deploymentReplicas and replicaSetReplicas are the desired replicas of
+// a spec that may be missing.
+func deploymentReplicas(s *appsv1.DeploymentSpec) int32 {
+	if s == nil {
+		return 1
+	}
+	return SpecReplicas(s.Replicas)
+}
+
+func replicaSetReplicas(s *appsv1.ReplicaSetSpec) int32 {
+	if s == nil {
+		return 1
+	}
+	return SpecReplicas(s.Replicas)
 }
 
 // PodColumns are the computed columns of a pod's row.
@@ -489,7 +505,7 @@ func JobStatus(j *batchv1.Job) string {
 // work queue job with parallelism 3.
 func JobCompletions(j *batchv1.Job) string {
 	succeeded := j.GetStatus().GetSucceeded()
-	if j.GetSpec().Completions != nil {
+	if j.GetSpec() != nil && j.GetSpec().Completions != nil {
 		return fmt.Sprintf("%d/%d", succeeded, j.GetSpec().GetCompletions())
 	}
 	if p := j.GetSpec().GetParallelism(); p > 1 {
