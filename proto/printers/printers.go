@@ -80,8 +80,8 @@ var columns = map[string][]Column{
 	},
 	"Deployment": append([]Column{name(),
 		str("Ready", "Number of the pod with ready state"),
-		integer("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-		integer("Available", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+		str("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+		str("Available", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
 		age()},
 		templateColumns("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.")...),
 	"ReplicaSet": append([]Column{name(),
@@ -141,16 +141,16 @@ var columns = map[string][]Column{
 		wide(name()),
 	},
 	"ConfigMap": {name(),
-		integer("Data", "Data contains the configuration data."),
+		str("Data", "Data contains the configuration data."),
 		age(),
 	},
 	"Secret": {name(),
 		str("Type", "Used to facilitate programmatic handling of secret data."),
-		integer("Data", "Data contains the secret data."),
+		str("Data", "Data contains the secret data."),
 		age(),
 	},
 	"ServiceAccount": {name(),
-		integer("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."),
+		str("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."),
 		age(),
 	},
 	"Namespace": {name(),
@@ -175,8 +175,9 @@ func Columns(kind string) []Column {
 }
 
 // Cells is o's row in its kind's table, one cell per column of
-// Columns(kind): a string, or an int64 for an integer column. now is the
-// time ages are counted to.
+// Columns(kind): a string, or an int64 for a count (in an integer column,
+// or a string one where Kubernetes declares it so). now is the time ages
+// are counted to.
 func Cells(o Object, now time.Time) []any {
 	m := o.GetMetadata()
 	age := TranslateTimestamp(m.GetCreationTimestamp(), now)

@@ -195,7 +195,7 @@ func TestAppendTableOfObject(t *testing.T) {
 	}
 	want := `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"9"},"columnDefinitions":[` +
 		`{"name":"Name","type":"string","format":"name","description":"` + descName(t) + `","priority":0},` +
-		`{"name":"Data","type":"integer","format":"","description":"Data contains the configuration data.","priority":0},` +
+		`{"name":"Data","type":"string","format":"","description":"Data contains the configuration data.","priority":0},` +
 		`{"name":"Age","type":"string","format":"","description":"` + descAge(t) + `","priority":0}],` +
 		`"rows":[{"cells":["settings",2,"3h"],"object":null}]}`
 	if string(b) != want {
