@@ -148,3 +148,18 @@ func TestTableWatchWire(t *testing.T) {
 		t.Errorf("watch event %s, want ADDED with a Table of watched's one row", sc.Bytes())
 	}
 }
+
+// TestStatusDetails: an error's Status names the resource and its group
+// apart, as Kubernetes' does.
+func TestStatusDetails(t *testing.T) {
+	e := newTableEnv(t)
+	code, b := e.get(t, "/apis/apps/v1/namespaces/default/deployments/nope", "application/json")
+	want := `{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Failure","message":"deployments.apps \"nope\" not found","reason":"NotFound","details":{"name":"nope","group":"apps","kind":"deployments"},"code":404}`
+	if code != 404 || strings.TrimSpace(string(b)) != want {
+		t.Errorf("HTTP %d %s\nwant 404 %s", code, b, want)
+	}
+	code, b = e.get(t, "/apis/apps/v1/namespaces/default/deployments/nope", kubectlGetAccept)
+	if code != 404 || strings.TrimSpace(string(b)) != want {
+		t.Errorf("asking for a Table: HTTP %d %s\nwant 404 %s", code, b, want)
+	}
+}
