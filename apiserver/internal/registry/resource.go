@@ -756,6 +756,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if err != nil {
 		return apierrors.BadRequest("%v", err)
 	}
+	answered := false
 	if from == 0 {
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
 		if err != nil {
@@ -769,6 +770,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_ADDED, obj)); err != nil {
 				return err
 			}
+			answered = true
 		}
 		from = page.Revision
 	}
@@ -778,9 +780,12 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	}
 	defer w.Stop()
 	// The watch is established: answer now, as Kubernetes does, so that a
-	// client's Watch call returns before the first change.
-	if err := stream.SendHeader(nil); err != nil {
-		return err
+	// client's Watch call returns before the first change (an event sent
+	// has answered already).
+	if !answered {
+		if err := stream.SendHeader(nil); err != nil {
+			return err
+		}
 	}
 	last := from
 	for {

@@ -163,3 +163,39 @@ func TestStatusDetails(t *testing.T) {
 		t.Errorf("asking for a Table: HTTP %d %s\nwant 404 %s", code, b, want)
 	}
 }
+
+// TestWatchAnswersAtOnce: a watch answers as soon as it is established,
+// before any change (client-go's Watch returns only then), and a gRPC
+// watch that lists first keeps streaming after its initial events.
+func TestWatchAnswersAtOnce(t *testing.T) {
+	e := newTableEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a REST watch with nothing to send did not answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("REST watch: HTTP %d %s, want 200 application/json", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	st, err := corev1.NewPodServiceClient(e.conn).Watch(ctx, &metav1.ListOptions{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"setup", "web-1"} {
+		ev, err := st.Recv()
+		if err != nil || ev.GetType() != metav1.EventType_ADDED || ev.GetObject().GetMetadata().GetName() != want {
+			t.Fatalf("initial event %v %s, %v; want ADDED %s", ev.GetType(), ev.GetObject().GetMetadata().GetName(), err, want)
+		}
+	}
+	must[*corev1.Pod](t, "create pod")(corev1.NewPodServiceClient(e.conn).Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
+		Metadata: om("later", nil), Spec: &corev1.PodSpec{Containers: []*corev1.Container{ctr("c", "busybox:1.36")}}}}))
+	ev, err := st.Recv()
+	if err != nil || ev.GetType() != metav1.EventType_ADDED || ev.GetObject().GetMetadata().GetName() != "later" {
+		t.Fatalf("event after the initial ones: %v %s, %v; want ADDED later", ev.GetType(), ev.GetObject().GetMetadata().GetName(), err)
+	}
+}
