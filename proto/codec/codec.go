@@ -11,6 +11,9 @@
 //     ("targetPort": 8080); a name or a percentage as a string.
 //   - A list's items are always written, "items": [] when empty.
 //   - 64-bit integers are JSON numbers, not strings.
+//   - Times are Kubernetes': whole seconds, or microseconds for the
+//     fields Kubernetes types as MicroTime (an event's eventTime, a
+//     lease's acquireTime and renewTime).
 //   - The output is stable: compact, fields in declaration order, map
 //     keys sorted.
 //
@@ -59,6 +62,15 @@ var alwaysWritten = map[protoreflect.FullName]bool{
 	"skiff.apps.v1.DaemonSetStatus.number_ready":             true,
 	"skiff.apps.v1.ScaleStatus.replicas":                     true,
 	"skiff.meta.v1.Status.metadata":                          true,
+}
+
+// microTime lists the Timestamp fields that Kubernetes types as
+// metav1.MicroTime (six fractional digits); the others are metav1.Time,
+// whole seconds.
+var microTime = map[protoreflect.FullName]bool{
+	"skiff.core.v1.Event.event_time":               true,
+	"skiff.coordination.v1.LeaseSpec.acquire_time": true,
+	"skiff.coordination.v1.LeaseSpec.renew_time":   true,
 }
 
 // IsIntOrString reports whether fd is a field Kubernetes types as

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -31,6 +32,7 @@ const (
 	ReasonRequestEntityLarge = "RequestEntityTooLarge"
 	ReasonMethodNotAllowed   = "MethodNotAllowed"
 	ReasonUnsupportedMedia   = "UnsupportedMediaType"
+	ReasonNotAcceptable      = "NotAcceptable"
 	ReasonTimeout            = "Timeout"
 )
 
@@ -56,6 +58,7 @@ var reasons = map[string]struct {
 	ReasonRequestEntityLarge: {codes.InvalidArgument, http.StatusRequestEntityTooLarge},
 	ReasonMethodNotAllowed:   {codes.Unimplemented, http.StatusMethodNotAllowed},
 	ReasonUnsupportedMedia:   {codes.InvalidArgument, http.StatusUnsupportedMediaType},
+	ReasonNotAcceptable:      {codes.InvalidArgument, http.StatusNotAcceptable},
 	ReasonTimeout:            {codes.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 
@@ -211,7 +214,9 @@ func ToStatus(err error) (*metav1.Status, int) {
 				out.Details = &metav1.StatusDetails{}
 			}
 			out.Details.Name = d.GetMetadata()["name"]
-			out.Details.Kind = d.GetMetadata()["kind"]
+			// "deployments.apps" is kind deployments of group apps, as
+			// Kubernetes' details say.
+			out.Details.Kind, out.Details.Group, _ = strings.Cut(d.GetMetadata()["kind"], ".")
 		case *errdetails.BadRequest:
 			if out.Details == nil {
 				out.Details = &metav1.StatusDetails{}

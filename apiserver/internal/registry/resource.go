@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -755,6 +756,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if err != nil {
 		return apierrors.BadRequest("%v", err)
 	}
+	answered := false
 	if from == 0 {
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
 		if err != nil {
@@ -768,6 +770,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_ADDED, obj)); err != nil {
 				return err
 			}
+			answered = true
 		}
 		from = page.Revision
 	}
@@ -776,6 +779,14 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 		return r.storageErr(err, "")
 	}
 	defer w.Stop()
+	// The watch is established: answer now, as Kubernetes does, so that a
+	// client's Watch call returns before the first change (an event sent
+	// has answered already).
+	if !answered {
+		if err := stream.SendHeader(nil); err != nil {
+			return err
+		}
+	}
 	last := from
 	for {
 		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
@@ -831,6 +842,22 @@ type sendStream[EV any] struct {
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
+
+// SendHeader tells the REST front that the watch is established.
+func (s *sendStream[EV]) SendHeader(metadata.MD) error {
+	if started, ok := s.ctx.Value(watchStartedKey{}).(func()); ok {
+		started()
+	}
+	return nil
+}
+
+type watchStartedKey struct{}
+
+// WithWatchStarted returns ctx for a REST watch that calls started once the
+// watch is established, before its first event.
+func WithWatchStarted(ctx context.Context, started func()) context.Context {
+	return context.WithValue(ctx, watchStartedKey{}, started)
+}
 
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {

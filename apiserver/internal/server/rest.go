@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -12,6 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/compat"
+	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -73,7 +76,7 @@ func parsePath(p string) (restTarget, bool) {
 // watch streams a REST watch: one JSON event per line, flushed as it comes,
 // {"type":"ADDED","object":{...}}; a failure ends the stream with an ERROR
 // event carrying a Status, as Kubernetes does.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, table *compat.TableFormat) {
 	watch, ok := s.reg.Watch(t.group, t.resource)
 	if !ok || t.sub != "" {
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
@@ -103,8 +106,20 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		}
 	}
 	var buf []byte
-	err := watch(r.Context(), opts, func(ev proto.Message) error {
-		b, err := codec.AppendJSON(buf[:0], ev)
+	ctx := registry.WithWatchStarted(r.Context(), func() {
+		start()
+		if flusher != nil {
+			flusher.Flush()
+		}
+	})
+	err := watch(ctx, opts, func(ev proto.Message) error {
+		var b []byte
+		var err error
+		if table != nil {
+			b, err = table.AppendWatchEvent(buf[:0], ev, time.Now())
+		} else {
+			b, err = codec.AppendJSON(buf[:0], ev)
+		}
 		if err != nil {
 			return err
 		}
@@ -306,7 +321,7 @@ func (s *Server) apiResources(group, version string) []apiResource {
 		}
 		resources = append(resources, apiResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
 			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames,
-			Categories: categories[i.Group+"/"+i.Resource]})
+			Categories: compat.Categories(i.Group, i.Resource)})
 		if i.HasStatus {
 			resources = append(resources, apiResource{Name: i.Resource + "/status", Namespaced: i.Namespaced,
 				Kind: i.Kind, Verbs: []string{"get", "patch", "update"}})
@@ -326,11 +341,7 @@ func (s *Server) apiResources(group, version string) []apiResource {
 			resources = append(resources, res)
 		}
 	}
+	// By name, as Kubernetes lists them: the order of `kubectl get all`.
+	sort.SliceStable(resources, func(a, b int) bool { return resources[a].Name < resources[b].Name })
 	return resources
-}
-
-// categories are the categories of resources, as Kubernetes' (kubectl get all).
-var categories = map[string][]string{
-	"/pods": {"all"}, "/services": {"all"}, "apps/deployments": {"all"}, "apps/replicasets": {"all"},
-	"apps/daemonsets": {"all"}, "batch/jobs": {"all"},
 }
