@@ -23,6 +23,7 @@ import (
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/printers"
 )
 
 // ---- patch ----
@@ -721,7 +722,7 @@ func (c *cli) logsPod(ctx context.Context, arg string) (string, error) {
 		sel = labels.FormatLabelSelector(x.GetSpec().GetSelector())
 	case *corev1.Service:
 		if len(x.GetSpec().GetSelector()) > 0 {
-			sel = selectorString(x.GetSpec().GetSelector())
+			sel = printers.FormatLabels(x.GetSpec().GetSelector())
 		}
 	default:
 		return "", fmt.Errorf("cannot get the logs of a %s: name a pod or a deployment, replicaset, daemonset, job or service", r.Kind)

@@ -15,6 +15,7 @@ import (
 
 	"skiff.dev/proto/client"
 	corev1 "skiff.dev/proto/core/v1"
+	"skiff.dev/proto/printers"
 )
 
 func (c *cli) portForwardCommand() *cobra.Command {
@@ -218,7 +219,7 @@ func podForSelector(ctx context.Context, cs *client.Clientset, ns string, sel ma
 	if len(sel) == 0 {
 		return nil, fmt.Errorf("cannot attach to %s: it has no selector", what)
 	}
-	list, err := cs.CoreV1().Pods(ns).List(ctx, client.ListOptions{LabelSelector: selectorString(sel)})
+	list, err := cs.CoreV1().Pods(ns).List(ctx, client.ListOptions{LabelSelector: printers.FormatLabels(sel)})
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +230,7 @@ func podForSelector(ctx context.Context, cs *client.Clientset, ns string, sel ma
 		}
 	}
 	if len(pods) == 0 {
-		return nil, fmt.Errorf("no pods found for %s (selector %s)", what, selectorString(sel))
+		return nil, fmt.Errorf("no pods found for %s (selector %s)", what, printers.FormatLabels(sel))
 	}
 	rank := func(p *corev1.Pod) int {
 		r := 0
