@@ -39,6 +39,9 @@ type Options struct {
 	Logger *zap.Logger
 	// Exec runs the commands of /exec; nil answers 501.
 	Exec server.ExecFunc
+	// ContainerRunning, when set, ends a followed log once it says the
+	// container stopped.
+	ContainerRunning server.ContainerRunning
 }
 
 // Server is a running kubelet API.
@@ -68,6 +71,7 @@ func Start(t testing.TB, opts Options) *Server {
 	srv, err := server.New(lg.Named("kubelet"), server.Config{
 		LogRoot: root, PodLookup: opts.PodLookup, FollowPollInterval: 20 * time.Millisecond,
 		CertFile: opts.CertFile, KeyFile: opts.KeyFile, ClientCAFile: opts.ClientCAFile, Insecure: !secure, Exec: opts.Exec,
+		ContainerRunning: opts.ContainerRunning,
 	})
 	if err != nil {
 		t.Fatalf("kubelettest: %v", err)

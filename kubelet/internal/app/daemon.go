@@ -95,7 +95,7 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	k.Manager.SetHostIP(nodeIP.String())
 
 	api, err := server.New(lg.Named("api"), server.Config{
-		LogRoot: cfg.PodLogDir, PodLookup: k.Lookup, Exec: k.Manager.Exec,
+		LogRoot: cfg.PodLogDir, PodLookup: k.Lookup, Exec: k.Manager.Exec, ContainerRunning: k.Manager.ContainerRunning,
 		CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSPrivateKeyFile, ClientCAFile: cfg.ClientCAFile, Insecure: cfg.InsecureHTTP,
 	})
 	if err != nil {

@@ -27,6 +27,13 @@ func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cm
 	return m.rt.Exec(ctx, c, cmd, podruntime.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr, TTY: tty})
 }
 
+// ContainerRunning says whether the container of a pod of this node runs
+// now (the kubelet API ends a followed log when it does not).
+func (m *Manager) ContainerRunning(namespace, pod, container string) bool {
+	_, err := m.runningContainer(namespace, pod, container)
+	return err == nil
+}
+
 // runningContainer finds a container of the pod's spec that runs now.
 func (m *Manager) runningContainer(namespace, pod, container string) (*podruntime.Container, error) {
 	p, err := m.pods.Get(namespace, pod)
