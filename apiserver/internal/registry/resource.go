@@ -755,6 +755,9 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if err != nil {
 		return apierrors.BadRequest("%v", err)
 	}
+	if s, ok := any(stream).(watchStarter); ok {
+		s.WatchStarted()
+	}
 	if from == 0 {
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
 		if err != nil {
@@ -819,7 +822,14 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 }
 
 // WatchFunc is a kind's watch for the REST front: each event goes to send.
+// Once the request is accepted (its selectors and resourceVersion read),
+// before any event, send gets nil: the REST answer starts then, as
+// Kubernetes', so a client sees its watch open even while nothing changes,
+// and a later failure (a resourceVersion too old) is an ERROR event.
 type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error
+
+// watchStarter is a watch stream told when its watch is accepted.
+type watchStarter interface{ WatchStarted() }
 
 // sendStream adapts a send function to the generated stream type so REST
 // watches run the same Watch as gRPC ones. Only Context and Send are used.
@@ -831,6 +841,7 @@ type sendStream[EV any] struct {
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
+func (s *sendStream[EV]) WatchStarted()            { _ = s.send(nil) }
 
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {

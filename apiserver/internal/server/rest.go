@@ -100,6 +100,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 	}
 	var buf []byte
 	err := watch(r.Context(), opts, func(ev proto.Message) error {
+		if ev == nil { // accepted: answer now, before any event
+			start()
+			if flusher != nil {
+				flusher.Flush()
+			}
+			return nil
+		}
 		b, err := codec.AppendJSON(buf[:0], ev)
 		if err != nil {
 			return err
