@@ -180,14 +180,14 @@ func TestKubectl(t *testing.T) {
 		// As Kubernetes prints it: a header, then one line per change, the
 		// new pod's last one Running and ready.
 		header := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
-		ok := w.waitUntil(2*time.Minute, func(out, _ string) bool {
-			rows := table(out)
-			return len(rows) > 0 && slices.Equal(rows[0], header) && slices.ContainsFunc(rows, func(r []string) bool {
+		if rows := table(w.stdout()); !slices.Equal(rows[0], header) {
+			t.Errorf("kubectl get pods -w: want the header %q, got:\n%s", header, w)
+		} else if !w.waitUntil(2*time.Minute, func(out, _ string) bool {
+			return slices.ContainsFunc(table(out), func(r []string) bool {
 				return len(r) == 5 && r[0] == added && r[1] == "1/1" && r[2] == "Running" && r[3] == "0"
 			})
-		})
-		if !ok {
-			t.Errorf("kubectl get pods -w: want the header %q and a line %q for the new pod, got:\n%s", header, added+"   1/1   Running   0   AGE", w)
+		}) {
+			t.Errorf("kubectl get pods -w: want a line %q for the new pod, got:\n%s", added+"   1/1   Running   0   AGE", w)
 		}
 		w.stop(t)
 		out, _ = kubectlOK(t, k, "", "scale", "deploy/web", "--replicas=2")
