@@ -755,10 +755,21 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if err != nil {
 		return apierrors.BadRequest("%v", err)
 	}
+	if errs := validateWatchOptions(opts); len(errs) > 0 {
+		return apierrors.Invalid("ListOptions", "", errs)
+	}
 	if s, ok := any(stream).(watchStarter); ok {
 		s.WatchStarted()
 	}
-	if from == 0 {
+	// Without a resourceVersion a watch starts with the current objects,
+	// as ADDED events; sendInitialEvents says so explicitly (and ends them
+	// with a bookmark), or, false, starts from now without them.
+	initial := from == 0
+	if opts.SendInitialEvents != nil {
+		initial = opts.GetSendInitialEvents()
+	}
+	switch {
+	case initial:
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
 		if err != nil {
 			return r.storageErr(err, "")
@@ -773,6 +784,22 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			}
 		}
 		from = page.Revision
+		if opts.GetSendInitialEvents() {
+			bm := r.newObject()
+			setTypeMeta(bm, r.APIVersion(), r.Kind)
+			metaOf(bm).ResourceVersion = storage.FormatRev(from)
+			metaOf(bm).Annotations = map[string]string{InitialEventsEndAnnotation: "true"}
+			if err := stream.Send(newEventOf[EV](metav1.EventType_BOOKMARK, bm)); err != nil {
+				return err
+			}
+		}
+	case from == 0:
+		select {
+		case <-r.cacher.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		from = r.cacher.Revision()
 	}
 	w, err := r.cacher.Watch(ctx, from)
 	if err != nil {
@@ -819,6 +846,30 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			return err
 		}
 	}
+}
+
+// InitialEventsEndAnnotation marks the BOOKMARK that ends the initial
+// events of a watch with sendInitialEvents (Kubernetes' watch-list).
+const InitialEventsEndAnnotation = "k8s.io/initial-events-end"
+
+// validateWatchOptions checks sendInitialEvents and resourceVersionMatch of
+// a watch as Kubernetes does.
+func validateWatchOptions(opts *metav1.ListOptions) field.ErrorList {
+	var errs field.ErrorList
+	match := opts.GetResourceVersionMatch()
+	if opts.SendInitialEvents == nil {
+		if match != "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+		}
+		return errs
+	}
+	if match != "NotOlderThan" {
+		errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+	}
+	if !opts.GetAllowWatchBookmarks() {
+		errs = append(errs, field.Forbidden(field.NewPath("allowWatchBookmarks"), "sendInitialEvents requires setting allowWatchBookmarks to true"))
+	}
+	return errs
 }
 
 // WatchFunc is a kind's watch for the REST front: each event goes to send.
