@@ -94,6 +94,20 @@ func TestKubectl(t *testing.T) {
 	})
 	pods := waitKubectlPods(t, k, 2, nil)
 
+	t.Run("rollout status with client-go's watch-list", func(t *testing.T) {
+		// KUBE_FEATURE_WatchListClient makes client-go's reflectors (here
+		// the one of rollout status) start with a watch that sends the
+		// initial state (sendInitialEvents) instead of a list; the rollout
+		// is complete, so it ends at once.
+		out, errOut, code := kubectlEnv(t, k, []string{"KUBE_FEATURE_WatchListClient=true"}, "", "rollout", "status", "deploy/web", "--timeout=2m", "-v=6")
+		if code != 0 || out != "deployment \"web\" successfully rolled out\n" {
+			t.Fatalf("kubectl rollout status with WatchListClient: exit code %d, stdout %q\nstderr: %s", code, out, errOut)
+		}
+		if !strings.Contains(errOut, "sendInitialEvents=true") || strings.Contains(errOut, "falling back") {
+			t.Errorf("kubectl rollout status with WatchListClient did not use a watch-list (or fell back):\n%s", errOut)
+		}
+	})
+
 	t.Run("get pods -o wide", func(t *testing.T) {
 		out, _ := kubectlOK(t, k, "", "get", "pods", "-o", "wide")
 		rows := table(out)
@@ -294,9 +308,16 @@ func labKubectl(t *testing.T, l *lab.Lab) *apiservertest.Kubectl {
 // printed and its exit code.
 func kubectl(t *testing.T, k *apiservertest.Kubectl, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return kubectlEnv(t, k, nil, stdin, args...)
+}
+
+// kubectlEnv is kubectl with env added to its environment.
+func kubectlEnv(t *testing.T, k *apiservertest.Kubectl, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := k.Command(ctx, args...)
+	cmd.Env = append(cmd.Env, env...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
