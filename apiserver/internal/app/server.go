@@ -174,7 +174,10 @@ func (a *APIServer) start(ctx context.Context) error {
 		lg.Warn("INSECURE MODE: serving plaintext HTTP and gRPC with NO authentication; use only for local development")
 	}
 	srv, err := server.New(lg.Named("server"), reg, server.Config{
-		Version: &metav1.Version{Major: "1", Minor: "0", GitVersion: GitVersion, GitCommit: GitCommit, BuildDate: BuildDate,
+		// The Kubernetes version whose API Skiff serves, so that kubectl
+		// warns of no skew; Skiff's own in the build metadata.
+		Version: &metav1.Version{Major: component.KubernetesMajor, Minor: component.KubernetesMinor,
+			GitVersion: component.ServerGitVersion(GitVersion), GitCommit: GitCommit, BuildDate: BuildDate,
 			GoVersion: runtime.Version(), Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH},
 		Gatherer:      promReg,
 		Ready:         a.readyCheck,

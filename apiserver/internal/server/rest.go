@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/compat"
 	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -69,7 +71,7 @@ func parsePath(p string) (restTarget, bool) {
 // watch streams a REST watch: one JSON event per line, flushed as it comes,
 // {"type":"ADDED","object":{...}}; a failure ends the stream with an ERROR
 // event carrying a Status, as Kubernetes does.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, table *compat.TableFormat) {
 	watch, ok := s.reg.Watch(t.group, t.resource)
 	if !ok || t.sub != "" {
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
@@ -107,7 +109,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget) {
 			}
 			return nil
 		}
-		b, err := codec.AppendJSON(buf[:0], ev)
+		var b []byte
+		var err error
+		if table != nil {
+			b, err = table.AppendWatchEvent(buf[:0], ev, time.Now())
+		} else {
+			b, err = codec.AppendJSON(buf[:0], ev)
+		}
 		if err != nil {
 			return err
 		}
@@ -201,6 +209,7 @@ type apiResource struct {
 	Kind         string   `json:"kind"`
 	Verbs        []string `json:"verbs"`
 	ShortNames   []string `json:"shortNames,omitempty"`
+	Categories   []string `json:"categories,omitempty"`
 }
 
 type groupVersion struct {
@@ -256,7 +265,8 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 			continue
 		}
 		resources = append(resources, apiResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
-			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames})
+			Kind: i.Kind, Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: i.ShortNames,
+			Categories: compat.Categories(i.Group, i.Resource)})
 		if i.HasStatus {
 			resources = append(resources, apiResource{Name: i.Resource + "/status", Namespaced: i.Namespaced,
 				Kind: i.Kind, Verbs: []string{"get", "patch", "update"}})
@@ -280,6 +290,8 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
 		return
 	}
+	// By name, as Kubernetes lists them: the order of `kubectl get all`.
+	sort.SliceStable(resources, func(a, b int) bool { return resources[a].Name < resources[b].Name })
 	gv := t.version
 	if t.group != "" {
 		gv = t.group + "/" + t.version

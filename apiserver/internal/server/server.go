@@ -103,6 +103,7 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 		gwruntime.WithMarshalerOption(gwruntime.MIMEWildcard, &jsonMarshaler{}),
 		gwruntime.WithMarshalerOption("application/json", &jsonMarshaler{}),
 		gwruntime.WithMarshalerOption("application/yaml", &jsonMarshaler{yaml: true}),
+		tableMarshalers(),
 		gwruntime.WithErrorHandler(func(ctx context.Context, _ *gwruntime.ServeMux, _ gwruntime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 			writeError(w, err)
 		}),
@@ -192,13 +193,17 @@ func registerGateway(ctx context.Context, mux *gwruntime.ServeMux, reg *registry
 func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		if t, ok := parsePath(r.URL.Path); ok {
+			table, ok := negotiateTable(w, r, t)
+			if !ok {
+				return
+			}
 			switch {
 			case t.discovery:
 				s.discoveryGroupVersion(w, r, t)
 				return
 			case t.watch || isTrue(r.URL.Query().Get("watch")):
 				if t.name == "" || t.watch {
-					s.watch(w, r, t)
+					s.watch(w, r, t, table)
 					return
 				}
 			case t.sub == "log" && t.resource == "pods":

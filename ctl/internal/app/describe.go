@@ -17,6 +17,7 @@ import (
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/printers"
 )
 
 // maxAnnotationLen is where describe cuts long annotation values.
@@ -274,7 +275,7 @@ func describePod(w *describeWriter, p *corev1.Pod) {
 	labelsMultiline(w, "Labels", m.GetLabels())
 	annotationsMultiline(w, "Annotations", m.GetAnnotations())
 	if m.GetDeletionTimestamp() != nil {
-		w.write(0, "Status:\tTerminating (lasts %s)\n", humanDuration(time.Until(m.GetDeletionTimestamp().AsTime())))
+		w.write(0, "Status:\tTerminating (lasts %s)\n", printers.HumanDuration(time.Until(m.GetDeletionTimestamp().AsTime())))
 		w.write(0, "Termination Grace Period:\t%ds\n", m.GetDeletionGracePeriodSeconds())
 	} else {
 		w.write(0, "Status:\t%s\n", st.GetPhase())
@@ -434,8 +435,8 @@ func describeContainers(w *describeWriter, label string, ctrs []*corev1.Containe
 			w.write(2, "Ports:\t%s\n", strings.Join(ports, ", "))
 			w.write(2, "Host Ports:\t%s\n", strings.Join(hostPorts, ", "))
 		} else {
-			w.write(2, "Port:\t%s\n", orNone(strings.Join(ports, "")))
-			w.write(2, "Host Port:\t%s\n", orNone(strings.Join(hostPorts, "")))
+			w.write(2, "Port:\t%s\n", printers.OrNone(strings.Join(ports, "")))
+			w.write(2, "Host Port:\t%s\n", printers.OrNone(strings.Join(hostPorts, "")))
 		}
 		for _, part := range []struct {
 			title string
@@ -590,7 +591,7 @@ func describeDeployment(ctx context.Context, d dynamic, w *describeWriter, dep *
 	annotationsMultiline(w, "Annotations", m.GetAnnotations())
 	w.write(0, "Selector:\t%s\n", labels.FormatLabelSelector(s.GetSelector()))
 	w.write(0, "Replicas:\t%d desired | %d updated | %d total | %d available | %d unavailable\n",
-		specReplicas(s.Replicas), st.GetUpdatedReplicas(), st.GetReplicas(), st.GetAvailableReplicas(), st.GetUnavailableReplicas())
+		printers.SpecReplicas(s.Replicas), st.GetUpdatedReplicas(), st.GetReplicas(), st.GetAvailableReplicas(), st.GetUnavailableReplicas())
 	w.write(0, "StrategyType:\t%s\n", s.GetStrategy().GetType())
 	w.write(0, "MinReadySeconds:\t%d\n", s.GetMinReadySeconds())
 	if ru := s.GetStrategy().GetRollingUpdate(); ru != nil {
@@ -611,11 +612,11 @@ func describeDeployment(ctx context.Context, d dynamic, w *describeWriter, dep *
 	newRS := newReplicaSet(dep, rss)
 	var old []string
 	for _, rs := range rss {
-		if rs != newRS && specReplicas(rs.GetSpec().Replicas) != 0 {
+		if rs != newRS && printers.SpecReplicas(rs.GetSpec().Replicas) != 0 {
 			old = append(old, replicaSetSummary(rs))
 		}
 	}
-	w.write(0, "OldReplicaSets:\t%s\n", orNone(strings.Join(old, ", ")))
+	w.write(0, "OldReplicaSets:\t%s\n", printers.OrNone(strings.Join(old, ", ")))
 	if newRS == nil {
 		w.write(0, "NewReplicaSet:\t<none>\n")
 	} else {
@@ -625,7 +626,7 @@ func describeDeployment(ctx context.Context, d dynamic, w *describeWriter, dep *
 }
 
 func replicaSetSummary(rs *appsv1.ReplicaSet) string {
-	return fmt.Sprintf("%s (%d/%d replicas created)", rs.GetMetadata().GetName(), rs.GetStatus().GetReplicas(), specReplicas(rs.GetSpec().Replicas))
+	return fmt.Sprintf("%s (%d/%d replicas created)", rs.GetMetadata().GetName(), rs.GetStatus().GetReplicas(), printers.SpecReplicas(rs.GetSpec().Replicas))
 }
 
 func describeReplicaSet(ctx context.Context, d dynamic, w *describeWriter, rs *appsv1.ReplicaSet) error {
@@ -637,7 +638,7 @@ func describeReplicaSet(ctx context.Context, d dynamic, w *describeWriter, rs *a
 	labelsMultiline(w, "Labels", m.GetLabels())
 	annotationsMultiline(w, "Annotations", m.GetAnnotations())
 	controlledBy(w, m)
-	w.write(0, "Replicas:\t%d current / %d desired\n", rs.GetStatus().GetReplicas(), specReplicas(s.Replicas))
+	w.write(0, "Replicas:\t%d current / %d desired\n", rs.GetStatus().GetReplicas(), printers.SpecReplicas(s.Replicas))
 	phases := map[string]int{}
 	if sel != "" {
 		pods, _, err := d.List(ctx, resourceMust("pods"), &metav1.ListOptions{Namespace: m.GetNamespace(), LabelSelector: sel})
@@ -669,13 +670,13 @@ func describeService(ctx context.Context, d dynamic, w *describeWriter, svc *cor
 	w.write(0, "Namespace:\t%s\n", m.GetNamespace())
 	labelsMultiline(w, "Labels", m.GetLabels())
 	annotationsMultiline(w, "Annotations", m.GetAnnotations())
-	w.write(0, "Selector:\t%s\n", selectorString(s.GetSelector()))
+	w.write(0, "Selector:\t%s\n", printers.FormatLabels(s.GetSelector()))
 	typ := s.GetType()
 	if typ == "" {
 		typ = "ClusterIP"
 	}
 	w.write(0, "Type:\t%s\n", typ)
-	w.write(0, "IP:\t%s\n", orNone(s.GetClusterIp()))
+	w.write(0, "IP:\t%s\n", printers.OrNone(s.GetClusterIp()))
 	if len(s.GetClusterIps()) > 0 {
 		w.write(0, "IPs:\t%s\n", strings.Join(s.GetClusterIps(), ","))
 	}
@@ -701,7 +702,7 @@ func describeService(ctx context.Context, d dynamic, w *describeWriter, svc *cor
 			w.write(0, "NodePort:\t%s\t%d/%s\n", name, p.GetNodePort(), proto)
 		}
 		portName := p.GetName()
-		w.write(0, "Endpoints:\t%s\n", formatEndpoints(ep, &portName))
+		w.write(0, "Endpoints:\t%s\n", printers.FormatEndpoints(ep, &portName))
 	}
 	affinity := s.GetSessionAffinity()
 	if affinity == "" {
@@ -720,7 +721,7 @@ func describeService(ctx context.Context, d dynamic, w *describeWriter, svc *cor
 func describeNode(w *describeWriter, n *corev1.Node) {
 	m, s, st := n.GetMetadata(), n.GetSpec(), n.GetStatus()
 	w.write(0, "Name:\t%s\n", m.GetName())
-	w.write(0, "Roles:\t%s\n", nodeRoles(n))
+	w.write(0, "Roles:\t%s\n", printers.NodeRoles(n))
 	labelsMultiline(w, "Labels", m.GetLabels())
 	annotationsMultiline(w, "Annotations", m.GetAnnotations())
 	w.write(0, "CreationTimestamp:\t%s\n", formatTime(m.GetCreationTimestamp()))

@@ -92,7 +92,7 @@ func TestAuthErrors(t *testing.T) {
 		{"bob discovers resources", bob, []string{"api-resources", "--api-group=apps", "--no-headers"}, "daemonsets    ds       apps/v1   true   DaemonSet\ndeployments   deploy   apps/v1   true   Deployment\nreplicasets   rs       apps/v1   true   ReplicaSet\n", "", 0},
 		{"no credentials for discovery", nil, []string{"api-resources"}, "", "error: You must be logged in to the server (Unauthorized)\n", 1},
 		{"cluster-scoped names", bob, []string{"api-resources", "--namespaced=false", "-o", "name"}, "namespaces\nnodes\n", "", 0},
-		{"bob reads the version", bob, []string{"version"}, "Client Version: " + component.Version + "\nServer Version: " + component.Version + "\n", "", 0},
+		{"bob reads the version", bob, []string{"version"}, "Client Version: " + component.Version + "\nServer Version: " + component.Version + "\nKubernetes API Version: " + component.KubernetesVersion + "\n", "", 0},
 		{"alice has no policy", []string{"--token", "t0k"}, []string{"get", "nodes"}, "",
 			`Error from server (Forbidden): nodes is forbidden: User "alice" cannot list resource "nodes" in API group "" at the cluster scope: No policy matched.` + "\n", 1},
 	}

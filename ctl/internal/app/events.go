@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/printers"
 )
 
 type eventsOptions struct {
@@ -215,12 +215,12 @@ func (p *eventPrinter) print(events []*corev1.Event) error {
 // eventInterval is kubectl's "when" of an event in `events` and
 // `describe`: its age, or "2m (x3 over 10m)" for a repeated one.
 func eventInterval(e *corev1.Event, now time.Time) string {
-	first := translateAge(e.GetEventTime(), now)
+	first := printers.TranslateTimestamp(e.GetEventTime(), now)
 	if e.GetEventTime() == nil {
-		first = translateAge(e.GetFirstTimestamp(), now)
+		first = printers.TranslateTimestamp(e.GetFirstTimestamp(), now)
 	}
 	if e.GetCount() > 1 {
-		return fmt.Sprintf("%s (x%d over %s)", translateAge(e.GetLastTimestamp(), now), e.GetCount(), first)
+		return fmt.Sprintf("%s (x%d over %s)", printers.TranslateTimestamp(e.GetLastTimestamp(), now), e.GetCount(), first)
 	}
 	return first
 }
@@ -237,50 +237,4 @@ func eventTime(e *corev1.Event) time.Time {
 // sortEvents orders events oldest first, as kubectl's SortableEvents.
 func sortEvents(events []*corev1.Event) {
 	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
-}
-
-// eventCells is an event's row in `get events`: kubectl's printEvent.
-func eventCells(e *corev1.Event, wide bool, now time.Time) []string {
-	first := translateAge(e.GetFirstTimestamp(), now)
-	if e.GetFirstTimestamp() == nil {
-		first = translateAge(e.GetEventTime(), now)
-	}
-	last := first
-	if e.GetLastTimestamp() != nil {
-		last = translateAge(e.GetLastTimestamp(), now)
-	}
-	ref := e.GetInvolvedObject()
-	target := strings.ToLower(ref.GetKind())
-	if ref.GetName() != "" {
-		target += "/" + ref.GetName()
-	}
-	msg := strings.TrimSpace(e.GetMessage())
-	if !wide {
-		return []string{last, e.GetType(), e.GetReason(), target, msg}
-	}
-	count := e.GetCount()
-	if count == 0 {
-		count = 1
-	}
-	return []string{last, e.GetType(), e.GetReason(), target, ref.GetFieldPath(), eventSource(e), msg, first,
-		strconv.Itoa(int(count)), e.GetMetadata().GetName()}
-}
-
-// eventSource is kubectl's SOURCE of an event: "component, host".
-func eventSource(e *corev1.Event) string {
-	component := e.GetSource().GetComponent()
-	if component == "" {
-		component = e.GetReportingComponent()
-	}
-	host := e.GetSource().GetHost()
-	if host == "" {
-		host = e.GetReportingInstance()
-	}
-	switch {
-	case component == "":
-		return "<unknown>"
-	case host == "":
-		return component
-	}
-	return component + ", " + host
 }

@@ -12,6 +12,7 @@ import (
 
 	"skiff.dev/proto/codec"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/printers"
 )
 
 // target is one kind and the names of it on a command line.
@@ -212,7 +213,7 @@ func (c *cli) printTable(w io.Writer, r *resource, objs []object, o getOptions, 
 			}
 		}
 		if o.showLabels {
-			row = append(row, selectorString(obj.GetMetadata().GetLabels()))
+			row = append(row, printers.FormatLabels(obj.GetMetadata().GetLabels()))
 		}
 		if o.eventColumn != "" {
 			row = append([]string{o.eventColumn}, row...)

@@ -18,6 +18,7 @@ import (
 	corev1 "skiff.dev/proto/core/v1"
 	"skiff.dev/proto/labels"
 	metav1 "skiff.dev/proto/meta/v1"
+	"skiff.dev/proto/printers"
 	"skiff.dev/proto/rollout"
 )
 
@@ -208,7 +209,7 @@ func rolloutStatusMessage(obj object, revision int64) (string, bool, error) {
 				return "", false, fmt.Errorf("deployment %q exceeded its progress deadline", name)
 			}
 		}
-		want := specReplicas(x.GetSpec().Replicas)
+		want := printers.SpecReplicas(x.GetSpec().Replicas)
 		switch {
 		case s.GetUpdatedReplicas() < want:
 			return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...\n", name, s.GetUpdatedReplicas(), want), false, nil
@@ -392,7 +393,7 @@ kubernetes.io/change-cause annotation.`,
 				t := newPaddedTable(&body)
 				t.row("REVISION", "CHANGE-CAUSE")
 				for _, v := range revs {
-					t.row(strconv.FormatInt(v, 10), orNone(byRev[v].GetMetadata().GetAnnotations()[changeCauseAnnotation]))
+					t.row(strconv.FormatInt(v, 10), printers.OrNone(byRev[v].GetMetadata().GetAnnotations()[changeCauseAnnotation]))
 				}
 				t.flush()
 			}

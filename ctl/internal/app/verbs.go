@@ -581,6 +581,12 @@ func (c *cli) versionCommand() *cobra.Command {
 				fmt.Fprintf(c.out, "Server Version: %s\n", strings.TrimSpace(string(v)))
 				return nil
 			}
+			// A Skiff apiserver reports the Kubernetes version it serves
+			// the API of, with its own release as build metadata.
+			if skiff, kube, ok := component.ParseServerGitVersion(info.GitVersion); ok {
+				fmt.Fprintf(c.out, "Server Version: %s\nKubernetes API Version: %s\n", skiff, kube)
+				return nil
+			}
 			fmt.Fprintf(c.out, "Server Version: %s\n", info.GitVersion)
 			return nil
 		},

@@ -1,4 +1,4 @@
-package app
+package printers
 
 import (
 	"testing"
@@ -55,15 +55,16 @@ func TestPodRow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := podRow(tt.pod, now)
-			if got.ready != tt.ready || got.status != tt.status || got.restarts != tt.restarts {
-				t.Errorf("podRow = %d %q %q, want %d %q %q", got.ready, got.status, got.restarts, tt.ready, tt.status, tt.restarts)
+			got := PodRow(tt.pod, now)
+			if got.Ready != tt.ready || got.Status != tt.status || got.Restarts != tt.restarts {
+				t.Errorf("PodRow = %d %q %q, want %d %q %q", got.Ready, got.Status, got.Restarts, tt.ready, tt.status, tt.restarts)
 			}
 		})
 	}
 }
 
 func TestHumanDuration(t *testing.T) {
+	const day = 24 * time.Hour
 	tests := []struct {
 		d    time.Duration
 		want string
@@ -74,8 +75,8 @@ func TestHumanDuration(t *testing.T) {
 		{100 * day, "100d"}, {800 * day, "2y70d"}, {9 * 365 * day, "9y"},
 	}
 	for _, tt := range tests {
-		if got := humanDuration(tt.d); got != tt.want {
-			t.Errorf("humanDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		if got := HumanDuration(tt.d); got != tt.want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }
