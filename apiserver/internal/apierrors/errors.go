@@ -31,6 +31,7 @@ const (
 	ReasonRequestEntityLarge = "RequestEntityTooLarge"
 	ReasonMethodNotAllowed   = "MethodNotAllowed"
 	ReasonUnsupportedMedia   = "UnsupportedMediaType"
+	ReasonNotAcceptable      = "NotAcceptable"
 	ReasonTimeout            = "Timeout"
 )
 
@@ -56,6 +57,7 @@ var reasons = map[string]struct {
 	ReasonRequestEntityLarge: {codes.InvalidArgument, http.StatusRequestEntityTooLarge},
 	ReasonMethodNotAllowed:   {codes.Unimplemented, http.StatusMethodNotAllowed},
 	ReasonUnsupportedMedia:   {codes.InvalidArgument, http.StatusUnsupportedMediaType},
+	ReasonNotAcceptable:      {codes.InvalidArgument, http.StatusNotAcceptable},
 	ReasonTimeout:            {codes.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 
