@@ -22,10 +22,10 @@ import (
 // quantities are Skiff's string fields that Kubernetes types as
 // resource.Quantity (map values included), which must parse.
 var quantities = map[protoreflect.FullName]bool{
-	"skiff.core.v1.ResourceRequirements.limits":    true,
-	"skiff.core.v1.ResourceRequirements.requests":  true,
-	"skiff.core.v1.NodeStatus.capacity":            true,
-	"skiff.core.v1.NodeStatus.allocatable":         true,
+	"skiff.core.v1.ResourceRequirements.limits":     true,
+	"skiff.core.v1.ResourceRequirements.requests":   true,
+	"skiff.core.v1.NodeStatus.capacity":             true,
+	"skiff.core.v1.NodeStatus.allocatable":          true,
 	"skiff.core.v1.EmptyDirVolumeSource.size_limit": true,
 }
 
