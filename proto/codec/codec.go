@@ -41,6 +41,15 @@ var intOrString = map[protoreflect.FullName]bool{
 	"skiff.apps.v1.RollingUpdateDaemonSet.max_unavailable":  true,
 }
 
+// microTime lists the Timestamp fields that Kubernetes types as
+// metav1.MicroTime, whose JSON has exactly six fractional digits
+// ("2026-03-04T05:06:07.000000Z"): client-go cannot read them otherwise.
+var microTime = map[protoreflect.FullName]bool{
+	"skiff.coordination.v1.LeaseSpec.acquire_time": true,
+	"skiff.coordination.v1.LeaseSpec.renew_time":   true,
+	"skiff.core.v1.Event.event_time":               true,
+}
+
 // alwaysWritten lists the fields Kubernetes writes even when zero (no
 // omitempty in its types), which scripts read without a default:
 // `jq .status.containerStatuses[].restartCount`. Besides these, a list's
@@ -85,6 +94,7 @@ type fieldInfo struct {
 	key         []byte // "jsonName":
 	always      bool
 	intOrString bool
+	microTime   bool
 }
 
 var fieldInfos sync.Map // protoreflect.MessageDescriptor -> []fieldInfo
@@ -97,7 +107,7 @@ func fieldsOf(md protoreflect.MessageDescriptor) []fieldInfo {
 	out := make([]fieldInfo, fds.Len())
 	for i := range out {
 		fd := fds.Get(i)
-		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()]}
+		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()], microTime: microTime[fd.FullName()]}
 	}
 	fieldInfos.Store(md, out)
 	return out

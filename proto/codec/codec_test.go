@@ -9,13 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	appsv1 "skiff.dev/proto/apps/v1"
+	coordinationv1 "skiff.dev/proto/coordination/v1"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
@@ -336,4 +339,30 @@ func BenchmarkDecodePod(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestMicroTime: the fields Kubernetes types as MicroTime are written with
+// exactly six fractional digits, as client-go reads them, and read back.
+func TestMicroTime(t *testing.T) {
+	lease := &coordinationv1.Lease{ApiVersion: "coordination.k8s.io/v1", Kind: "Lease",
+		Metadata: &metav1.ObjectMeta{Name: "l"},
+		Spec: &coordinationv1.LeaseSpec{
+			AcquireTime: timestamppb.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
+			RenewTime:   timestamppb.New(time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.UTC)),
+		}}
+	b, err := Marshal(lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"spec":{"acquireTime":"2026-03-04T05:06:07.000000Z","renewTime":"2026-03-04T05:06:07.123456Z"}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("Marshal = %s, want it to hold %s", b, want)
+	}
+	back := &coordinationv1.Lease{}
+	if err := Unmarshal(b, back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.GetSpec().GetRenewTime().AsTime(); !got.Equal(time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)) {
+		t.Errorf("renewTime read back as %v", got)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"skiff.dev/apiserver/internal/apierrors"
 	"skiff.dev/apiserver/internal/authn"
 	"skiff.dev/apiserver/internal/authz"
+	"skiff.dev/apiserver/internal/compat"
 	"skiff.dev/apiserver/internal/registry"
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
@@ -191,6 +192,17 @@ func registerGateway(ctx context.Context, mux *gwruntime.ServeMux, reg *registry
 // rest routes a REST request: watches and logs stream here, the rest goes
 // to the gateway; creates answer 201 as Kubernetes' do.
 func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
+	media := ""
+	if t, ok := parsePath(r.URL.Path); ok && !t.discovery && !t.groupDiscovery && t.sub != "log" && t.sub != "exec" {
+		if media, ok = negotiate(w, r); !ok {
+			return
+		}
+		if media == compat.MediaProtobuf && !(r.Method == http.MethodGet && (t.watch || isTrue(r.URL.Query().Get("watch")))) {
+			p := &protobufWriter{w: w}
+			defer p.finish()
+			w = p
+		}
+	}
 	if r.Method == http.MethodGet {
 		if t, ok := parsePath(r.URL.Path); ok {
 			table, ok := negotiateTable(w, r, t)
@@ -203,7 +215,7 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 				return
 			case t.watch || isTrue(r.URL.Query().Get("watch")):
 				if t.name == "" || t.watch {
-					s.watch(w, r, t, table)
+					s.watch(w, r, t, table, media)
 					return
 				}
 			case t.sub == "log" && t.resource == "pods":
