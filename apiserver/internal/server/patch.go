@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/apiserver/internal/apierrors"
+	"skiff.dev/apiserver/internal/compat"
 	"skiff.dev/proto/codec"
 )
 
@@ -25,8 +26,9 @@ const (
 )
 
 // patch serves PATCH of an object or of its status or scale subresource:
-// a JSON merge patch (RFC 7386) or a JSON patch (RFC 6902) applied to the
-// object's Kubernetes JSON, then stored with the rules of an update.
+// a JSON merge patch (RFC 7386), a JSON patch (RFC 6902) or a strategic
+// merge patch (Kubernetes' merge keys, see compat) applied to the object's
+// Kubernetes JSON, then stored with the rules of an update.
 // Concurrent writers are handled by re-applying the patch to the newer
 // object, as Kubernetes does; a resourceVersion in the patch is a
 // precondition.
@@ -65,15 +67,30 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 			return
 		}
 		apply = func(doc []byte) ([]byte, error) { return p.Apply(doc) }
-	case strategicPatch, applyPatch:
+	case strategicPatch:
+		if !jsonObject(body) {
+			writeError(w, apierrors.BadRequest("the strategic merge patch must be a JSON object"))
+			return
+		}
+		kind, ok := s.kindOf(t)
+		if !ok || !compat.HasStrategicMergePatch(t.group, t.version, kind) {
+			writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
+				"%s is not supported for %s: send %s or %s", ct, r.URL.Path, mergePatch, jsonPatch)))
+			return
+		}
+		apply = func(doc []byte) ([]byte, error) {
+			return compat.StrategicMergePatch(doc, body, t.group, t.version, kind)
+		}
+	case applyPatch:
 		writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
-			"%s is not supported: send %s (kubectl patch --type=merge) or %s (--type=json)", ct, mergePatch, jsonPatch)))
+			"server-side apply (%s) is not supported by Skiff: use client-side apply (kubectl apply without --server-side)", ct)))
 		return
 	default:
 		writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
-			"the body of the request was in an unknown format (Content-Type %q) - accepted media types include: %s, %s", ct, jsonPatch, mergePatch)))
+			"the body of the request was in an unknown format (Content-Type %q) - accepted media types include: %s, %s, %s", ct, jsonPatch, mergePatch, strategicPatch)))
 		return
 	}
+	var warnings []string // of the last try: a conflict re-applies the patch
 	obj, err := patchFn(r.Context(), t.namespace, t.name, func(cur proto.Message) (proto.Message, error) {
 		doc, err := codec.Marshal(cur)
 		if err != nil {
@@ -82,6 +99,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		patched, err := apply(doc)
 		if err != nil {
 			return nil, apierrors.BadRequest("the patch cannot be applied: %v", err)
+		}
+		if patched, warnings, err = s.checkFields(r, t, patched, true); err != nil {
+			return nil, err
 		}
 		out := cur.ProtoReflect().New().Interface()
 		if err := codec.Unmarshal(patched, out); err != nil {
@@ -93,6 +113,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		writeError(w, err)
 		return
 	}
+	addWarnings(w, warnings)
 	m := &jsonMarshaler{yaml: strings.Contains(r.Header.Get("Accept"), "yaml")}
 	b, err := m.Marshal(obj)
 	if err != nil {
@@ -101,6 +122,16 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 	}
 	w.Header().Set("Content-Type", m.ContentType(nil))
 	_, _ = w.Write(b)
+}
+
+// kindOf is the kind a REST path's resource serves.
+func (s *Server) kindOf(t restTarget) (string, bool) {
+	for _, i := range s.reg.Infos() {
+		if i.Group == t.group && i.Version == t.version && i.Resource == t.resource {
+			return i.Kind, true
+		}
+	}
+	return "", false
 }
 
 // jsonObject tells whether b is a JSON object, the only valid merge patch

@@ -231,7 +231,10 @@ type apiGroup struct {
 	PreferredVersion groupVersion   `json:"preferredVersion"`
 }
 
-func (s *Server) discoveryAPI(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) discoveryAPI(w http.ResponseWriter, r *http.Request) {
+	if s.serveAggregated(w, r, true) {
+		return
+	}
 	writeJSON(w, map[string]any{"kind": "APIVersions", "versions": []string{"v1"},
 		"serverAddressByClientCIDRs": []map[string]string{}})
 }
@@ -251,7 +254,10 @@ func (s *Server) groups() []apiGroup {
 	return out
 }
 
-func (s *Server) discoveryAPIs(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) discoveryAPIs(w http.ResponseWriter, r *http.Request) {
+	if s.serveAggregated(w, r, false) {
+		return
+	}
 	writeJSON(w, map[string]any{"kind": "APIGroupList", "apiVersion": "v1", "groups": s.groups()})
 }
 
@@ -267,9 +273,24 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 		writeError(w, apierrors.NotFound("path", r.URL.Path))
 		return
 	}
+	resources := s.apiResources(t.group, t.version)
+	if resources == nil {
+		writeError(w, apierrors.NotFound("path", r.URL.Path))
+		return
+	}
+	gv := t.version
+	if t.group != "" {
+		gv = t.group + "/" + t.version
+	}
+	writeJSON(w, map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+}
+
+// apiResources are the resources and subresources of group/version, as
+// discovery lists them.
+func (s *Server) apiResources(group, version string) []apiResource {
 	var resources []apiResource
 	for _, i := range s.reg.Infos() {
-		if i.Group != t.group || i.Version != t.version {
+		if i.Group != group || i.Version != version {
 			continue
 		}
 		resources = append(resources, apiResource{Name: i.Resource, SingularName: i.Singular, Namespaced: i.Namespaced,
@@ -294,15 +315,7 @@ func (s *Server) discoveryGroupVersion(w http.ResponseWriter, r *http.Request, t
 			resources = append(resources, res)
 		}
 	}
-	if resources == nil {
-		writeError(w, apierrors.NotFound("path", r.URL.Path))
-		return
-	}
 	// By name, as Kubernetes lists them: the order of `kubectl get all`.
 	sort.SliceStable(resources, func(a, b int) bool { return resources[a].Name < resources[b].Name })
-	gv := t.version
-	if t.group != "" {
-		gv = t.group + "/" + t.version
-	}
-	writeJSON(w, map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+	return resources
 }

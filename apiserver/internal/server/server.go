@@ -129,6 +129,11 @@ func New(lg *zap.Logger, reg *registry.Registry, cfg Config) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api", s.discoveryAPI)
 	mux.HandleFunc("GET /apis", s.discoveryAPIs)
+	openapi, err := newOpenAPI(reg, cfg.Version)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /openapi/", openapi)
 	mux.Handle("/", http.HandlerFunc(s.rest))
 
 	var h http.Handler = mux
@@ -241,6 +246,9 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
+	}
+	if !s.validateBody(w, r) {
+		return
 	}
 	if r.Method == http.MethodPost {
 		w = &createdWriter{ResponseWriter: w}

@@ -92,6 +92,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.execCommand(),
 		c.versionCommand(),
 		c.apiResourcesCommand(),
+		c.explainCommand(),
 		c.configCommand(),
 		c.rolloutCommand(),
 		completionCommand(root),
