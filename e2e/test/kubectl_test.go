@@ -173,6 +173,29 @@ func TestKubectl(t *testing.T) {
 		execTTY(t, k, p.Metadata.Name)
 	})
 
+	t.Run("exec and logs errors", func(t *testing.T) {
+		for _, c := range []struct {
+			env    []string
+			args   []string
+			stderr string
+		}{
+			{nil, []string{"exec", p.Metadata.Name, "-c", "nope", "--", "/testserver", "--hostname"},
+				fmt.Sprintf("Error from server (BadRequest): container nope is not valid for pod %s\n", p.Metadata.Name)},
+			{nil, []string{"exec", "nope", "--", "/testserver", "--hostname"}, "Error from server (NotFound): pods \"nope\" not found\n"},
+			{nil, []string{"logs", "nope"}, "error: error from server (NotFound): pods \"nope\" not found in namespace \"default\"\n"},
+			// SPDY, kubectl's older exec protocol, is refused plainly.
+			{[]string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false"}, []string{"exec", p.Metadata.Name, "--", "/testserver", "--hostname"},
+				"error: unable to upgrade connection: exec speaks the websocket protocols v5.channel.k8s.io and v4.channel.k8s.io: " +
+					"this request asks for an upgrade to SPDY/3.1 (SPDY is not supported; kubectl 1.30 and later use websockets unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)\n"},
+		} {
+			out, errOut, code := kubectlEnv(t, k, c.env, "", c.args...)
+			if code != 1 || out != "" || errOut != c.stderr {
+				t.Errorf("%s kubectl %s: exit code %d, stdout %q, stderr %q; want 1 and stderr %q",
+					strings.Join(c.env, " "), strings.Join(c.args, " "), code, out, errOut, c.stderr)
+			}
+		}
+	})
+
 	t.Run("get -w while scaling", func(t *testing.T) {
 		w := startKubectl(t, k, "get", "pods", "-l", "app=web", "-w")
 		w.waitFor(t, "the current pods", func(out, _ string) bool {

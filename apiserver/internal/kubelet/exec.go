@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 
 	"go.uber.org/zap"
 
 	"skiff.dev/apiserver/internal/apierrors"
 	corev1 "skiff.dev/proto/core/v1"
+	"skiff.dev/proto/remotecommand"
 )
 
 // refusal carries a kubelet's refusal, made an API error by
@@ -26,6 +28,9 @@ func (r refusal) Error() string { return r.err.Error() }
 // returns an error, for the caller to answer, only when nothing was
 // answered yet. It has the signature of the server's PodExec hook.
 func (c *Client) ProxyExec(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, container string) error {
+	if err := websocketUpgrade(r); err != nil {
+		return err
+	}
 	addr, err := c.kubeletAddress(r.Context(), pod, "exec in")
 	if err != nil {
 		return err
@@ -69,4 +74,28 @@ func (c *Client) ProxyExec(w http.ResponseWriter, r *http.Request, pod *corev1.P
 	c.lg.Debug("proxying exec", zap.String("pod", ns+"/"+name), zap.String("container", container), zap.String("node", node), zap.String("kubelet", base))
 	p.ServeHTTP(w, r)
 	return proxyErr
+}
+
+// websocketUpgrade checks that r asks to switch to the websocket protocol,
+// the only one the kubelet's exec speaks; anything else (SPDY, which
+// kubectl uses with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, or no upgrade
+// at all) gets a clear 400 before the kubelet is called.
+func websocketUpgrade(r *http.Request) error {
+	upgrade := r.Header.Get("Upgrade")
+	connUpgrade := false
+	for _, v := range r.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			connUpgrade = connUpgrade || strings.EqualFold(strings.TrimSpace(tok), "upgrade")
+		}
+	}
+	if connUpgrade && strings.EqualFold(upgrade, "websocket") {
+		return nil
+	}
+	asked := "no protocol upgrade"
+	if upgrade != "" {
+		asked = "an upgrade to " + upgrade
+	}
+	return apierrors.BadRequest("exec speaks the websocket protocols %s: this request asks for %s "+
+		"(SPDY is not supported; kubectl 1.30 and later use websockets unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)",
+		strings.Join(remotecommand.Protocols, " and "), asked)
 }
