@@ -185,7 +185,7 @@ func TestKubectl(t *testing.T) {
 			{nil, []string{"logs", "nope"}, "error: error from server (NotFound): pods \"nope\" not found in namespace \"default\"\n"},
 			// SPDY, kubectl's older exec protocol, is refused plainly.
 			{[]string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false"}, []string{"exec", p.Metadata.Name, "--", "/testserver", "--hostname"},
-				"error: unable to upgrade connection: exec speaks the websocket protocols v5.channel.k8s.io and v4.channel.k8s.io: " +
+				"Error from server (BadRequest): exec speaks the websocket protocols v5.channel.k8s.io and v4.channel.k8s.io: " +
 					"this request asks for an upgrade to SPDY/3.1 (SPDY is not supported; kubectl 1.30 and later use websockets unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)\n"},
 		} {
 			out, errOut, code := kubectlEnv(t, k, c.env, "", c.args...)
