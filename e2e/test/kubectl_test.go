@@ -485,37 +485,56 @@ func registryDigestImage(t *testing.T, l *lab.Lab) string {
 	return ""
 }
 
-// execTTY runs kubectl exec -it POD -- /testserver --cat in a
-// pseudo-terminal, types a line and then Ctrl-D: the container's terminal
-// echoes the line, cat copies it, and the end of input ends cat and kubectl.
-func execTTY(t *testing.T, k *apiservertest.Kubectl, pod string) {
+// ttySession is kubectl running in a pseudo-terminal, as in a user's
+// terminal window.
+type ttySession struct {
+	ptmx   *os.File
+	mu     sync.Mutex
+	out    bytes.Buffer
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// startTTY starts kubectl with args in a pseudo-terminal of rows x cols
+// and waits until kubectl has put it in raw mode (it does before it
+// connects; typing earlier would go through the local line discipline), or
+// has already ended.
+func startTTY(t *testing.T, k *apiservertest.Kubectl, rows, cols uint16, args ...string) *ttySession {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+	t.Cleanup(func() { ptmx.Close() })
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: rows, Cols: cols}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := k.Command(ctx, "exec", "-it", pod, "--", "/testserver", "--cat")
+	s := &ttySession{ptmx: ptmx, done: make(chan error, 1), cancel: cancel}
+	cmd := k.Command(ctx, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	tty.Close()
-	var mu sync.Mutex
-	var out bytes.Buffer
-	go func() { _, _ = io.Copy(lockedWriter{&mu, &out}, ptmx) }()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	output := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-
-	// kubectl puts its terminal in raw mode before it connects; typing
-	// before that would go through the local line discipline.
+	go func() { _, _ = io.Copy(lockedWriter{&s.mu, &s.out}, ptmx) }()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(time.Minute):
+		}
+	})
 	framework.Eventually(t, time.Minute, 100*time.Millisecond, "kubectl to put the terminal in raw mode", func(context.Context) error {
+		select {
+		case err := <-s.done: // it ran and ended: nothing to wait for
+			s.done <- err
+			return nil
+		default:
+		}
 		tio, err := unix.IoctlGetTermios(int(ptmx.Fd()), unix.TCGETS)
 		if err != nil {
 			return err
@@ -525,29 +544,61 @@ func execTTY(t *testing.T, k *apiservertest.Kubectl, pod string) {
 		}
 		return nil
 	})
-	if _, err := ptmx.Write([]byte("hello tty\r")); err != nil {
-		t.Fatal(err)
-	}
-	// The remote terminal echoes the line, then cat writes it back.
-	want := "hello tty\r\nhello tty\r\n"
-	framework.Eventually(t, time.Minute, 200*time.Millisecond, "the line echoed and copied back", func(context.Context) error {
-		if got := output(); !strings.Contains(got, want) {
-			return fmt.Errorf("the terminal shows %q, want %q", got, want)
+	return s
+}
+
+func (s *ttySession) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// waitOutput waits until the terminal shows want.
+func (s *ttySession) waitOutput(t *testing.T, want string) {
+	t.Helper()
+	framework.Eventually(t, time.Minute, 200*time.Millisecond, fmt.Sprintf("the terminal to show %q", want), func(context.Context) error {
+		if got := s.output(); !strings.Contains(got, want) {
+			return fmt.Errorf("the terminal shows %q", got)
 		}
 		return nil
 	})
-	if _, err := ptmx.Write([]byte{4}); err != nil { // Ctrl-D
-		t.Fatal(err)
-	}
+}
+
+// wait waits up to 2 minutes for kubectl to end and fails t unless it
+// exits 0.
+func (s *ttySession) wait(t *testing.T, what string) {
+	t.Helper()
 	select {
-	case err := <-done:
+	case err := <-s.done:
 		if err != nil {
-			t.Errorf("kubectl exec -it: %v after Ctrl-D; the terminal shows %q", err, output())
+			t.Errorf("kubectl exec -it: %v after %s; the terminal shows %q", err, what, s.output())
 		}
 	case <-time.After(2 * time.Minute):
-		cancel()
-		<-done
-		t.Fatalf("kubectl exec -it still runs 2 minutes after Ctrl-D; the terminal shows %q", output())
+		t.Fatalf("kubectl exec -it still runs 2 minutes after %s; the terminal shows %q", what, s.output())
+	}
+}
+
+// execTTY runs kubectl exec -it POD -- /testserver --cat in a
+// pseudo-terminal, types a line and then Ctrl-D: the container's terminal
+// echoes the line, cat copies it, and the end of input ends cat and
+// kubectl. Then /testserver --winsize shows that the container's terminal
+// has the size of the user's.
+func execTTY(t *testing.T, k *apiservertest.Kubectl, pod string) {
+	s := startTTY(t, k, 24, 80, "exec", "-it", pod, "--", "/testserver", "--cat")
+	if _, err := s.ptmx.Write([]byte("hello tty\r")); err != nil {
+		t.Fatal(err)
+	}
+	// The remote terminal echoes the line, then cat writes it back.
+	s.waitOutput(t, "hello tty\r\nhello tty\r\n")
+	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	s.wait(t, "Ctrl-D")
+
+	s = startTTY(t, k, 33, 101, "exec", "-it", pod, "--", "/testserver", "--winsize")
+	s.wait(t, "the command ended")
+	if got := s.output(); got != "33 101\r\n" {
+		t.Errorf("kubectl exec -it POD -- /testserver --winsize in a 33x101 terminal shows %q, want %q", got, "33 101\r\n")
 	}
 }
 

@@ -21,6 +21,8 @@
 //	--hostname     prints the hostname
 //	--cat          copies stdin to stdout
 //	--exit-now=N   writes "out" to stdout and "err" to stderr, exits N
+//	--winsize      prints the size of its terminal (stdin) as "ROWS COLS",
+//	               once it has one (exec -it sends it), within 30 s
 package main
 
 import (
@@ -36,6 +38,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -65,6 +69,7 @@ func main() {
 	hostname := flag.Bool("hostname", false, "print the hostname and exit")
 	cat := flag.Bool("cat", false, "copy stdin to stdout and exit")
 	exitNow := flag.Int("exit-now", -1, `write "out" to stdout and "err" to stderr and exit with this code`)
+	winsize := flag.Bool("winsize", false, `print the terminal's size as "ROWS COLS" once it has one, and exit`)
 	flag.Parse()
 	switch {
 	case *hostname:
@@ -81,6 +86,22 @@ func main() {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	case *winsize:
+		// A terminal starts 0x0 until the exec's first resize arrives.
+		for range 300 {
+			ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+			if err != nil {
+				fmt.Println("winsize:", err)
+				os.Exit(1)
+			}
+			if ws.Row > 0 && ws.Col > 0 {
+				fmt.Printf("%d %d\n", ws.Row, ws.Col)
+				os.Exit(0)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Println("winsize: the terminal has no size")
+		os.Exit(1)
 	case *exitNow >= 0:
 		fmt.Println("out")
 		fmt.Fprintln(os.Stderr, "err")
