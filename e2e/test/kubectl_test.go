@@ -488,11 +488,12 @@ func registryDigestImage(t *testing.T, l *lab.Lab) string {
 // ttySession is kubectl running in a pseudo-terminal, as in a user's
 // terminal window.
 type ttySession struct {
-	ptmx   *os.File
-	mu     sync.Mutex
-	out    bytes.Buffer
-	done   chan error
-	cancel context.CancelFunc
+	ptmx    *os.File
+	mu      sync.Mutex
+	out     bytes.Buffer
+	done    chan struct{} // closed when kubectl has ended, with waitErr
+	waitErr error
+	cancel  context.CancelFunc
 }
 
 // startTTY starts kubectl with args in a pseudo-terminal of rows x cols
@@ -510,7 +511,7 @@ func startTTY(t *testing.T, k *apiservertest.Kubectl, rows, cols uint16, args ..
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s := &ttySession{ptmx: ptmx, done: make(chan error, 1), cancel: cancel}
+	s := &ttySession{ptmx: ptmx, done: make(chan struct{}), cancel: cancel}
 	cmd := k.Command(ctx, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
@@ -520,7 +521,7 @@ func startTTY(t *testing.T, k *apiservertest.Kubectl, rows, cols uint16, args ..
 	}
 	tty.Close()
 	go func() { _, _ = io.Copy(lockedWriter{&s.mu, &s.out}, ptmx) }()
-	go func() { s.done <- cmd.Wait() }()
+	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -530,8 +531,7 @@ func startTTY(t *testing.T, k *apiservertest.Kubectl, rows, cols uint16, args ..
 	})
 	framework.Eventually(t, time.Minute, 100*time.Millisecond, "kubectl to put the terminal in raw mode", func(context.Context) error {
 		select {
-		case err := <-s.done: // it ran and ended: nothing to wait for
-			s.done <- err
+		case <-s.done: // it ran and ended: nothing to wait for
 			return nil
 		default:
 		}
@@ -569,9 +569,9 @@ func (s *ttySession) waitOutput(t *testing.T, want string) {
 func (s *ttySession) wait(t *testing.T, what string) {
 	t.Helper()
 	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("kubectl exec -it: %v after %s; the terminal shows %q", err, what, s.output())
+	case <-s.done:
+		if s.waitErr != nil {
+			t.Errorf("kubectl exec -it: %v after %s; the terminal shows %q", s.waitErr, what, s.output())
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("kubectl exec -it still runs 2 minutes after %s; the terminal shows %q", what, s.output())
