@@ -196,6 +196,8 @@ func Bootstrap() PolicyList {
 		p(PolicySpec{Group: AuthenticatedGroup, Readonly: true, NonResourcePath: "/api/*"}),
 		p(PolicySpec{Group: AuthenticatedGroup, Readonly: true, NonResourcePath: "/apis"}),
 		p(PolicySpec{Group: AuthenticatedGroup, Readonly: true, NonResourcePath: "/apis/*"}),
+		p(PolicySpec{Group: AuthenticatedGroup, Readonly: true, NonResourcePath: "/openapi"}),
+		p(PolicySpec{Group: AuthenticatedGroup, Readonly: true, NonResourcePath: "/openapi/*"}),
 		// The controller-manager reconciles every kind.
 		p(PolicySpec{User: ControllerManagerUser, Namespace: "*", Resource: "*", APIGroup: "*"}),
 		// The scheduler reads the cluster and binds pods.

@@ -209,6 +209,10 @@ func (b *builder) oneOf(s jsonSchema, types ...string) jsonSchema {
 	return s
 }
 
+// define adds the definition of md, and of every message it refers to,
+// and returns its name. gt is md's Kubernetes Go type when known: it gives
+// the patch strategies, the required fields and, where the contract has
+// no comment, the documentation. gvks tag the definition of a kind.
 func (b *builder) define(md protoreflect.MessageDescriptor, gt reflect.Type, gvks ...map[string]string) string {
 	name := defName(md)
 	if _, ok := b.defs[name]; ok {
@@ -241,7 +245,7 @@ func (b *builder) define(md protoreflect.MessageDescriptor, gt reflect.Type, gvk
 		sf, owner, hasGo := goField(gt, jn)
 		p := b.field(md, fd, owner, sf, hasGo)
 		props[jn] = p
-		if hasGo && requiredTag(sf) && jn != "apiVersion" && jn != "kind" {
+		if hasGo && requiredTag(sf) && owner.Name() != "TypeMeta" {
 			required = append(required, jn)
 		}
 	}
@@ -264,6 +268,8 @@ func gvkList(gvks []map[string]string) []any {
 	return out
 }
 
+// field is the schema of one field of md; sf is the Kubernetes Go field
+// of the same JSON name, in gt, when hasGo.
 func (b *builder) field(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, gt reflect.Type, sf reflect.StructField, hasGo bool) jsonSchema {
 	jn := fd.JSONName()
 	desc := b.docs.of(md, jn)

@@ -72,14 +72,17 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 			writeError(w, apierrors.BadRequest("the strategic merge patch must be a JSON object"))
 			return
 		}
-		kind, ok := s.kindOf(t)
-		if !ok || !compat.HasStrategicMergePatch(t.group, t.version, kind) {
+		group, version, kind, ok := t.group, t.version, "", false
+		if kind, ok = s.kindOf(t); t.sub == "scale" {
+			group, version, kind = "autoscaling", "v1", "Scale"
+		}
+		if !ok || !compat.HasStrategicMergePatch(group, version, kind) {
 			writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(
 				"%s is not supported for %s: send %s or %s", ct, r.URL.Path, mergePatch, jsonPatch)))
 			return
 		}
 		apply = func(doc []byte) ([]byte, error) {
-			return compat.StrategicMergePatch(doc, body, t.group, t.version, kind)
+			return compat.StrategicMergePatch(doc, body, group, version, kind)
 		}
 	case applyPatch:
 		writeError(w, apierrors.New(apierrors.ReasonUnsupportedMedia, "", "", fmt.Sprintf(

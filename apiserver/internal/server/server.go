@@ -197,6 +197,9 @@ func registerGateway(ctx context.Context, mux *gwruntime.ServeMux, reg *registry
 // rest routes a REST request: watches and logs stream here, the rest goes
 // to the gateway; creates answer 201 as Kubernetes' do.
 func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
+	if refuseDryRun(w, r) {
+		return
+	}
 	media := ""
 	if t, ok := parsePath(r.URL.Path); ok && !t.discovery && !t.groupDiscovery && t.sub != "log" && t.sub != "exec" {
 		if media, ok = negotiate(w, r); !ok {

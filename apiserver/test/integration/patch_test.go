@@ -130,7 +130,9 @@ func TestPatch(t *testing.T) {
 		{"failed test op", "", `[{"op":"test","path":"/spec/replicas","value":42}]`, "application/json-patch+json", 400, "BadRequest", []string{"cannot be applied"}},
 		{"not a JSON patch", "", `{"op":"add"}`, "application/json-patch+json", 400, "BadRequest", []string{"JSON patch is not valid"}},
 		{"merge patch not an object", "", `[1]`, "application/merge-patch+json", 400, "BadRequest", []string{"must be a JSON object"}},
-		{"strategic merge", "", `{"spec":{"replicas":1}}`, "application/strategic-merge-patch+json", 415, "UnsupportedMediaType", []string{"--type=merge"}},
+		{"server-side apply", "", `{"spec":{"replicas":1}}`, "application/apply-patch+yaml", 415, "UnsupportedMediaType", []string{"server-side apply", "use client-side apply"}},
+		{"strategic merge, unknown field", "", `{"spec":{"replicaz":2}}`, "application/strategic-merge-patch+json", 400, "BadRequest", []string{"replicaz"}},
+		{"strategic merge not an object", "", `[1]`, "application/strategic-merge-patch+json", 400, "BadRequest", []string{"must be a JSON object"}},
 		{"plain JSON", "", `{"spec":{"replicas":1}}`, "application/json", 415, "UnsupportedMediaType", []string{"application/merge-patch+json"}},
 		{"negative scale", "/scale", `{"spec":{"replicas":-2}}`, "application/merge-patch+json", 422, "Invalid", []string{"spec.replicas"}},
 	}

@@ -1,8 +1,10 @@
 package kubectl
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"skiff.dev/apiserver/apiservertest"
 )
@@ -60,7 +62,9 @@ metadata:
 data: {mode: fast}
 `
 
-// applyWebEdited changes the image, removes env B and the sidecar.
+// applyWebEdited changes the image, removes env B and the sidecar, and
+// switches to the Recreate strategy (whose rollingUpdate the server had
+// defaulted: Kubernetes' retainKeys drops it).
 const applyWebEdited = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -68,6 +72,7 @@ metadata:
   labels: {app: x}
 spec:
   replicas: 2
+  strategy: {type: Recreate}
   selector:
     matchLabels: {app: web}
   template:
@@ -100,9 +105,9 @@ func TestApplyCreateUnchangedConfigured(t *testing.T) {
 	applyRun(t, k, applyWeb, "deployment.apps/web unchanged\nconfigmap/settings unchanged\n", "apply", "-f", "-")
 	applyRun(t, k, applyWebEdited, "deployment.apps/web configured\nconfigmap/settings unchanged\n", "apply", "-f", "-")
 
-	applyRun(t, k, "", "nginx=nginx:1.27 env=A ports=http:80",
+	applyRun(t, k, "", `nginx=nginx:1.27 env=A ports=http:80 strategy={"type":"Recreate"}`,
 		"get", "deployment", "web", "-o",
-		`jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} env={.env[*].name} ports={.ports[0].name}:{.ports[0].containerPort}{end}`)
+		`jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} env={.env[*].name} ports={.ports[0].name}:{.ports[0].containerPort}{end} strategy={.spec.strategy}`)
 	applyRun(t, k, applyWebEdited, "deployment.apps/web unchanged\nconfigmap/settings unchanged\n", "apply", "-f", "-")
 }
 
@@ -120,6 +125,9 @@ func TestApplyStrategicMergePatch(t *testing.T) {
 	applyRun(t, k, "", "deployment.apps/web patched\n", "patch", "deployment", "web", "-p",
 		`{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","$patch":"delete"}]}}}}`)
 	applyRun(t, k, "", "nginx;", "get", "deployment", "web", "-o", `jsonpath={range .spec.template.spec.containers[*]}{.name};{end}`)
+	// The /scale subresource patches autoscaling/v1's Scale.
+	applyRun(t, k, "", "scale.autoscaling/web patched\n", "patch", "deployment", "web", "--subresource=scale", "-p", `{"spec":{"replicas":5}}`)
+	applyRun(t, k, "", "5", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}")
 }
 
 // TestApplyPrune deletes the objects of the label that the file no longer
@@ -192,4 +200,37 @@ func TestApplyFieldValidation(t *testing.T) {
 		t.Fatalf("kubectl apply (strict update): err %v, stderr %q", err, errOut)
 	}
 	applyRun(t, k, "", "1", "get", "configmap", "odd", "-o", "jsonpath={.data.a}")
+}
+
+// TestApplyDryRunRefused: Skiff has no server-side dry run, so kubectl diff
+// and --dry-run=server are refused, and what they would have changed is
+// not stored.
+func TestApplyDryRunRefused(t *testing.T) {
+	k := applyKubectl(t)
+	applyRun(t, k, applyWeb, "deployment.apps/web created\nconfigmap/settings created\n", "apply", "-f", "-")
+	const msg = "dryRun is not supported by Skiff: nothing was changed (kubectl diff and --dry-run=server need it; use --dry-run=client)"
+	for _, args := range [][]string{{"diff", "-f", "-"}, {"apply", "-f", "-", "--dry-run=server"}} {
+		out, errOut, err := k.Run(applyWebEdited, args...)
+		if err == nil || !strings.Contains(errOut, msg) {
+			t.Fatalf("kubectl %s: %v\nstdout %s\nstderr %s", strings.Join(args, " "), err, out, errOut)
+		}
+	}
+	applyRun(t, k, "", "nginx:1.25 busybox:1.36 1", "get", "deployment", "web", "-o",
+		"jsonpath={.spec.template.spec.containers[*].image} {.metadata.generation}")
+}
+
+// TestEdit is kubectl edit, whose change is sent as a strategic merge
+// patch; the editor is sed.
+func TestEdit(t *testing.T) {
+	k := applyKubectl(t)
+	applyRun(t, k, applyWeb, "deployment.apps/web created\nconfigmap/settings created\n", "apply", "-f", "-")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := k.Command(ctx, "edit", "deployment", "web")
+	cmd.Env = append(cmd.Env, "KUBE_EDITOR=sed -i s/nginx:1.25/nginx:1.29/")
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "deployment.apps/web edited\n" {
+		t.Fatalf("kubectl edit: %v\n%s", err, out)
+	}
+	applyRun(t, k, "", "nginx:1.29 busybox:1.36", "get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image}")
 }

@@ -1,7 +1,12 @@
 package kubectl
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"skiff.dev/apiserver/apiservertest"
 )
 
 // TestExplain is kubectl explain (OpenAPI v3) on Skiff's documents: the
@@ -88,5 +93,50 @@ FIELDS:
 	out, errOut, err := k.Run("", "explain", "pod.spec.containers.foo")
 	if err == nil || out != "KIND:       Pod\nVERSION:    v1\n\n" || errOut != "error: field \"foo\" does not exist\n" {
 		t.Fatalf("kubectl explain pod.spec.containers.foo: %v\nstdout %q\nstderr %q", err, out, errOut)
+	}
+}
+
+// TestExplainMatchesSkiffctl: kubectl explain prints, byte for byte, the
+// golden outputs of skiffctl explain (ctl/internal/app/testdata/explain:
+// NAME.txt is `explain NAME`, NAME-recursive.txt adds --recursive).
+func TestExplainMatchesSkiffctl(t *testing.T) {
+	k := applyKubectl(t)
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "ctl", "internal", "app", "testdata", "explain", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no skiffctl explain golden files: %v", err)
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		args := []string{"explain", name}
+		if n, ok := strings.CutSuffix(name, "-recursive"); ok {
+			args = []string{"explain", n, "--recursive"}
+		}
+		applyRun(t, k, "", string(want), args...)
+	}
+}
+
+// TestExplainAsAnyUser: the OpenAPI documents are discovery, readable by
+// every authenticated user (system:discovery), as kubectl explain needs.
+func TestExplainAsAnyUser(t *testing.T) {
+	srv := apiservertest.Start(t, apiservertest.Options{Secure: true, Tokens: "alice-token,alice,1001\n"})
+	k := apiservertest.NewKubectlConfig(t, "apiVersion: v1\nkind: Config\ncurrent-context: alice\n"+
+		"clusters:\n- name: skiff\n  cluster:\n    server: "+srv.URL+"\n    certificate-authority: "+filepath.Join(srv.PKIDir, "ca.crt")+"\n"+
+		"users:\n- name: alice\n  user: {token: alice-token}\n"+
+		"contexts:\n- name: alice\n  context: {cluster: skiff, user: alice, namespace: default}\n")
+	out, errOut, err := k.Run("", "explain", "deployment.spec.replicas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "GROUP:      apps\nKIND:       Deployment\nVERSION:    v1\n\nFIELD: replicas <integer>\n\n\nDESCRIPTION:\n    replicas defaults to 1.\n    \n\n"
+	if out != want || errOut != "" {
+		t.Fatalf("kubectl explain as alice:\nstdout %q\nwant   %q\nstderr %q", out, want, errOut)
+	}
+	// alice may read the documentation, not the objects.
+	if _, errOut, err := k.Run("", "get", "deployments"); err == nil || !strings.Contains(errOut, "forbidden") {
+		t.Fatalf("alice listed deployments: %v %s", err, errOut)
 	}
 }

@@ -22,8 +22,9 @@ func (c *cli) explainCommand() *cobra.Command {
 		Short: "Describe the fields of a kind, from the apiserver's OpenAPI",
 		Long: "Describe a kind and its fields, as the apiserver's OpenAPI v3 documents them.\n\n" +
 			"Fields are named by a dot path: skiffctl explain deployment.spec.strategy.",
-		Example: "  skiffctl explain pods\n  skiffctl explain pod.spec.containers\n  skiffctl explain deployment --recursive",
-		Args:    cobra.ExactArgs(1),
+		Example:           "  skiffctl explain pods\n  skiffctl explain pod.spec.containers\n  skiffctl explain deployment --recursive",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeResources,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.explain(cmd.Context(), args[0], recursive)
 		},

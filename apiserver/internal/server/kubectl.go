@@ -95,3 +95,14 @@ func (s *Server) validateBody(w http.ResponseWriter, r *http.Request) bool {
 	r.ContentLength = int64(len(body))
 	return true
 }
+
+// refuseDryRun answers a write with ?dryRun= (kubectl diff, --dry-run=server)
+// with an error: Skiff cannot run a write without storing it, and must not
+// store what the client asked only to preview.
+func refuseDryRun(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || !r.URL.Query().Has("dryRun") {
+		return false
+	}
+	writeError(w, apierrors.BadRequest("dryRun is not supported by Skiff: nothing was changed (kubectl diff and --dry-run=server need it; use --dry-run=client)"))
+	return true
+}
