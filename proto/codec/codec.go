@@ -11,6 +11,9 @@
 //     ("targetPort": 8080); a name or a percentage as a string.
 //   - A list's items are always written, "items": [] when empty.
 //   - 64-bit integers are JSON numbers, not strings.
+//   - Times are Kubernetes': whole seconds, or microseconds for the
+//     fields Kubernetes types as MicroTime (an event's eventTime, a
+//     lease's acquireTime and renewTime).
 //   - The output is stable: compact, fields in declaration order, map
 //     keys sorted.
 //

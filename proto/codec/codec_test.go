@@ -366,3 +366,23 @@ func TestMicroTime(t *testing.T) {
 		t.Errorf("renewTime read back as %v", got)
 	}
 }
+
+// TestTimes: times are written as Kubernetes writes them, whole seconds
+// for a metav1.Time (jq's fromdateiso8601 reads them), six fractional
+// digits for a metav1.MicroTime.
+func TestTimes(t *testing.T) {
+	ts := timestamppb.New(time.Date(2026, 12, 1, 20, 0, 1, 123456789, time.UTC))
+	ev := &corev1.Event{Metadata: &metav1.ObjectMeta{CreationTimestamp: ts}, EventTime: ts, LastTimestamp: ts}
+	b, err := Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"metadata":{"creationTimestamp":"2026-12-01T20:00:01Z"},"lastTimestamp":"2026-12-01T20:00:01Z","eventTime":"2026-12-01T20:00:01.123456Z"}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	lease := &coordinationv1.Lease{Spec: &coordinationv1.LeaseSpec{RenewTime: timestamppb.New(time.Date(2026, 12, 1, 20, 0, 1, 0, time.UTC))}}
+	if b, _ := Marshal(lease); string(b) != `{"spec":{"renewTime":"2026-12-01T20:00:01.000000Z"}}` {
+		t.Errorf("lease %s, want renewTime with six fractional digits", b)
+	}
+}

@@ -178,6 +178,9 @@ func appendSingular(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Va
 		}
 		return strconv.AppendInt(b, int64(v.Enum()), 10), nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
+		if fd.Message().FullName() == "google.protobuf.Timestamp" {
+			return appendTime(b, v.Message(), microTime[fd.FullName()])
+		}
 		return appendMessage(b, v.Message())
 	}
 	return b, fmt.Errorf("%s: unsupported kind %v", fd.FullName(), fd.Kind())
@@ -204,8 +207,33 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
 
+// appendTime writes a Timestamp field as Kubernetes writes its times: a
+// metav1.Time in whole seconds ("2026-12-01T20:00:01Z", which jq's
+// fromdateiso8601 reads), a metav1.MicroTime (micro) with six fractional
+// digits.
+func appendTime(b []byte, m protoreflect.Message, micro bool) ([]byte, error) {
+	fds := m.Descriptor().Fields()
+	secs := m.Get(fds.ByName("seconds")).Int()
+	nanos := m.Get(fds.ByName("nanos")).Int()
+	if nanos < 0 || nanos > 999_999_999 {
+		return b, fmt.Errorf("invalid google.protobuf.Timestamp: nanos %d out of range", nanos)
+	}
+	t := time.Unix(secs, nanos).UTC()
+	if t.Year() < 1 || t.Year() > 9999 {
+		return b, fmt.Errorf("invalid google.protobuf.Timestamp: seconds %d out of range", secs)
+	}
+	layout := "2006-01-02T15:04:05Z"
+	if micro {
+		layout = "2006-01-02T15:04:05.000000Z"
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, layout)
+	return append(b, '"'), nil
+}
+
 // appendTimestamp writes a Timestamp as protojson does: RFC 3339 in UTC,
-// with 0, 3, 6 or 9 fractional digits.
+// with 0, 3, 6 or 9 fractional digits (a Timestamp that is not a field,
+// or a list item).
 func appendTimestamp(b []byte, m protoreflect.Message) ([]byte, error) {
 	fds := m.Descriptor().Fields()
 	secs := m.Get(fds.ByName("seconds")).Int()

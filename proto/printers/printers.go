@@ -80,8 +80,8 @@ var columns = map[string][]Column{
 	},
 	"Deployment": append([]Column{name(),
 		str("Ready", "Number of the pod with ready state"),
-		integer("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-		integer("Available", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+		str("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+		str("Available", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
 		age()},
 		templateColumns("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.")...),
 	"ReplicaSet": append([]Column{name(),
@@ -141,16 +141,16 @@ var columns = map[string][]Column{
 		wide(name()),
 	},
 	"ConfigMap": {name(),
-		integer("Data", "Data contains the configuration data."),
+		str("Data", "Data contains the configuration data."),
 		age(),
 	},
 	"Secret": {name(),
 		str("Type", "Used to facilitate programmatic handling of secret data."),
-		integer("Data", "Data contains the secret data."),
+		str("Data", "Data contains the secret data."),
 		age(),
 	},
 	"ServiceAccount": {name(),
-		integer("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."),
+		str("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."),
 		age(),
 	},
 	"Namespace": {name(),
@@ -175,8 +175,9 @@ func Columns(kind string) []Column {
 }
 
 // Cells is o's row in its kind's table, one cell per column of
-// Columns(kind): a string, or an int64 for an integer column. now is the
-// time ages are counted to.
+// Columns(kind): a string, or an int64 for a count (in an integer column,
+// or a string one where Kubernetes declares it so). now is the time ages
+// are counted to.
 func Cells(o Object, now time.Time) []any {
 	m := o.GetMetadata()
 	age := TranslateTimestamp(m.GetCreationTimestamp(), now)
@@ -192,13 +193,13 @@ func Cells(o Object, now time.Time) []any {
 	case *appsv1.Deployment:
 		s := x.GetStatus()
 		names, images := ContainerColumns(x.GetSpec().GetTemplate().GetSpec())
-		return []any{m.GetName(), fmt.Sprintf("%d/%d", s.GetReadyReplicas(), SpecReplicas(x.GetSpec().Replicas)),
+		return []any{m.GetName(), fmt.Sprintf("%d/%d", s.GetReadyReplicas(), deploymentReplicas(x.GetSpec())),
 			int64(s.GetUpdatedReplicas()), int64(s.GetAvailableReplicas()), age,
 			names, images, FormatLabels(x.GetSpec().GetSelector().GetMatchLabels())}
 	case *appsv1.ReplicaSet:
 		s := x.GetStatus()
 		names, images := ContainerColumns(x.GetSpec().GetTemplate().GetSpec())
-		return []any{m.GetName(), int64(SpecReplicas(x.GetSpec().Replicas)), int64(s.GetReplicas()), int64(s.GetReadyReplicas()), age,
+		return []any{m.GetName(), int64(replicaSetReplicas(x.GetSpec())), int64(s.GetReplicas()), int64(s.GetReadyReplicas()), age,
 			names, images, OrNone(labels.FormatLabelSelector(x.GetSpec().GetSelector()))}
 	case *appsv1.DaemonSet:
 		s := x.GetStatus()
@@ -291,6 +292,22 @@ func SpecReplicas(p *int32) int32 {
 		return 1
 	}
 	return *p
+}
+
+// deploymentReplicas and replicaSetReplicas are the desired replicas of
+// a spec that may be missing.
+func deploymentReplicas(s *appsv1.DeploymentSpec) int32 {
+	if s == nil {
+		return 1
+	}
+	return SpecReplicas(s.Replicas)
+}
+
+func replicaSetReplicas(s *appsv1.ReplicaSetSpec) int32 {
+	if s == nil {
+		return 1
+	}
+	return SpecReplicas(s.Replicas)
 }
 
 // PodColumns are the computed columns of a pod's row.
@@ -489,7 +506,7 @@ func JobStatus(j *batchv1.Job) string {
 // work queue job with parallelism 3.
 func JobCompletions(j *batchv1.Job) string {
 	succeeded := j.GetStatus().GetSucceeded()
-	if j.GetSpec().Completions != nil {
+	if j.GetSpec() != nil && j.GetSpec().Completions != nil {
 		return fmt.Sprintf("%d/%d", succeeded, j.GetSpec().GetCompletions())
 	}
 	if p := j.GetSpec().GetParallelism(); p > 1 {

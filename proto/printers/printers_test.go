@@ -6,6 +6,9 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	appsv1 "skiff.dev/proto/apps/v1"
+	batchv1 "skiff.dev/proto/batch/v1"
+	coordinationv1 "skiff.dev/proto/coordination/v1"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
 )
@@ -77,6 +80,43 @@ func TestHumanDuration(t *testing.T) {
 	for _, tt := range tests {
 		if got := HumanDuration(tt.d); got != tt.want {
 			t.Errorf("HumanDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestEveryKindHasOneCellPerColumn: a row that does not fit its columns
+// would shift every cell after the gap, in skiffctl and in kubectl.
+func TestEveryKindHasOneCellPerColumn(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	m := func() *metav1.ObjectMeta {
+		return &metav1.ObjectMeta{Name: "x", CreationTimestamp: timestamppb.New(now.Add(-time.Hour))}
+	}
+	for kind, o := range map[string]Object{
+		"Pod": &corev1.Pod{Metadata: m()}, "Node": &corev1.Node{Metadata: m()}, "Service": &corev1.Service{Metadata: m()},
+		"Endpoints": &corev1.Endpoints{Metadata: m()}, "Event": &corev1.Event{Metadata: m()}, "ConfigMap": &corev1.ConfigMap{Metadata: m()},
+		"Secret": &corev1.Secret{Metadata: m()}, "ServiceAccount": &corev1.ServiceAccount{Metadata: m()}, "Namespace": &corev1.Namespace{Metadata: m()},
+		"ReplicaSet": &appsv1.ReplicaSet{Metadata: m()}, "Deployment": &appsv1.Deployment{Metadata: m()}, "DaemonSet": &appsv1.DaemonSet{Metadata: m()},
+		"Job": &batchv1.Job{Metadata: m()}, "Lease": &coordinationv1.Lease{Metadata: m()},
+	} {
+		cols, cells := Columns(kind), Cells(o, now)
+		if len(cols) != len(cells) {
+			t.Errorf("%s: %d columns, %d cells %v", kind, len(cols), len(cells), cells)
+		}
+		if _, ok := columns[kind]; !ok {
+			t.Errorf("%s has no columns of its own", kind)
+		}
+		for i, c := range cols {
+			switch v := cells[i].(type) {
+			case string:
+				if c.Type != "string" {
+					t.Errorf("%s column %s is %s, its cell a string", kind, c.Name, c.Type)
+				}
+			case int64:
+				// Kubernetes declares some counts "string" (a Deployment's
+				// Up-to-date, a ConfigMap's Data) and sends numbers.
+			default:
+				t.Errorf("%s column %s: cell %v is %T, want string or int64", kind, c.Name, v, v)
+			}
 		}
 	}
 }

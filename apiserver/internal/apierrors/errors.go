@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -213,7 +214,9 @@ func ToStatus(err error) (*metav1.Status, int) {
 				out.Details = &metav1.StatusDetails{}
 			}
 			out.Details.Name = d.GetMetadata()["name"]
-			out.Details.Kind = d.GetMetadata()["kind"]
+			// "deployments.apps" is kind deployments of group apps, as
+			// Kubernetes' details say.
+			out.Details.Kind, out.Details.Group, _ = strings.Cut(d.GetMetadata()["kind"], ".")
 		case *errdetails.BadRequest:
 			if out.Details == nil {
 				out.Details = &metav1.StatusDetails{}

@@ -34,18 +34,27 @@ const (
 // tableVersions are the meta.k8s.io versions a Table is served in.
 var tableVersions = []string{"v1", "v1beta1"}
 
-// TableFormat is a Table response a client asked for: kubectl's get sends
-// Accept: application/json;as=Table;v=v1;g=meta.k8s.io, ...
+// AsPartialObjectMetadata is the As of a metadata-only response: client-go's
+// metadata client (metadata informers) asks for
+// as=PartialObjectMetadata(List);g=meta.k8s.io.
+const AsPartialObjectMetadata = "PartialObjectMetadata"
+
+// TableFormat is a meta.k8s.io representation a client asked for instead
+// of the objects: a Table (kubectl's get sends Accept:
+// application/json;as=Table;v=v1;g=meta.k8s.io, ...), or the objects'
+// metadata only.
 type TableFormat struct {
 	Version       string // meta.k8s.io version: v1 or v1beta1
-	IncludeObject string // IncludeNone, IncludeMetadata or IncludeObject
+	IncludeObject string // of a Table: IncludeNone, IncludeMetadata or IncludeObject
+	As            string // "" for a Table, or AsPartialObjectMetadata
 }
 
 // NegotiateTable reads the Accept header and the includeObject parameter
-// of a get, list or watch. It returns the Table format when the first
-// media type the apiserver can serve is a Table, nil when it is a plain
-// object, and a NotAcceptable error (406) when the client accepts only
-// representations (as=...) the apiserver does not serve.
+// of a get, list or watch. It returns the format when the first media type
+// the apiserver can serve is a Table or PartialObjectMetadata(List), nil
+// when it is a plain object, and a NotAcceptable error (406) when the
+// client accepts only representations (as=...) the apiserver does not
+// serve.
 func NegotiateTable(accept string, query url.Values) (*TableFormat, error) {
 	var asked []string
 	for _, c := range parseAccept(accept) {
@@ -60,11 +69,17 @@ func NegotiateTable(accept string, query url.Values) (*TableFormat, error) {
 			return nil, nil
 		}
 		asked = append(asked, c.raw)
-		if as != "Table" || params["g"] != "meta.k8s.io" || typ == "application/yaml" || typ == "application/vnd.kubernetes.protobuf" {
+		if params["g"] != "meta.k8s.io" || typ == "application/yaml" || typ == "application/vnd.kubernetes.protobuf" {
 			continue
 		}
 		for _, v := range tableVersions {
-			if params["v"] == v {
+			if params["v"] != v {
+				continue
+			}
+			switch as {
+			case AsPartialObjectMetadata, AsPartialObjectMetadata + "List":
+				return &TableFormat{Version: v, As: AsPartialObjectMetadata}, nil
+			case "Table":
 				f := &TableFormat{Version: v, IncludeObject: IncludeMetadata}
 				switch inc := query.Get("includeObject"); inc {
 				case "":
@@ -79,7 +94,7 @@ func NegotiateTable(accept string, query url.Values) (*TableFormat, error) {
 	}
 	if len(asked) > 0 {
 		return nil, apierrors.New(apierrors.ReasonNotAcceptable, "", "",
-			fmt.Sprintf("only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=Table;v=v1beta1;g=meta.k8s.io (not %s)", strings.Join(asked, ", ")))
+			fmt.Sprintf("only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io (and v1beta1) (not %s)", strings.Join(asked, ", ")))
 	}
 	return nil, nil
 }
@@ -123,6 +138,9 @@ func parseAccept(accept string) []acceptClause {
 // registered: the REST front sets it as the request's Accept once it has
 // negotiated f, so the gateway picks that marshaler.
 func (f TableFormat) MIME() string {
+	if f.As == AsPartialObjectMetadata {
+		return "application/vnd.skiff.partial+json;v=" + f.Version
+	}
 	return "application/vnd.skiff.table+json;v=" + f.Version + ";includeObject=" + f.IncludeObject
 }
 
@@ -134,6 +152,8 @@ func TableMarshalers() map[string]gwruntime.Marshaler {
 			f := TableFormat{Version: v, IncludeObject: inc}
 			out[f.MIME()] = &tableMarshaler{f: f}
 		}
+		f := TableFormat{Version: v, As: AsPartialObjectMetadata}
+		out[f.MIME()] = &tableMarshaler{f: f}
 	}
 	return out
 }
@@ -150,6 +170,9 @@ func (m *tableMarshaler) Marshal(v any) ([]byte, error) {
 	msg, ok := v.(proto.Message)
 	if !ok {
 		return json.Marshal(v)
+	}
+	if m.f.As == AsPartialObjectMetadata {
+		return m.f.AppendPartial(nil, msg)
 	}
 	return m.f.AppendTable(nil, msg, time.Now())
 }
@@ -298,8 +321,9 @@ func (f TableFormat) appendPartial(b []byte, m *metav1.ObjectMeta) ([]byte, erro
 }
 
 // AppendWatchEvent appends a watch event, {"type":"ADDED","object":...},
-// with its object as a Table of one row, as `kubectl get -w` asks. A
-// BOOKMARK's object is a Table of no rows that carries the resourceVersion.
+// with its object as a Table of one row, as `kubectl get -w` asks (a
+// BOOKMARK's object is a Table of no rows that carries the
+// resourceVersion), or as a PartialObjectMetadata.
 func (f TableFormat) AppendWatchEvent(b []byte, ev proto.Message, now time.Time) ([]byte, error) {
 	m := ev.ProtoReflect()
 	typ := "ADDED"
@@ -316,13 +340,17 @@ func (f TableFormat) AppendWatchEvent(b []byte, ev proto.Message, now time.Time)
 	b = strconv.AppendQuote(b, typ)
 	b = append(b, `,"object":`...)
 	var err error
-	if typ == metav1.EventType_BOOKMARK.String() {
+	if typ == metav1.EventType_BOOKMARK.String() && f.As != AsPartialObjectMetadata {
 		j, err := json.Marshal(table{Kind: "Table", APIVersion: "meta.k8s.io/" + f.Version,
 			Metadata: listMeta{ResourceVersion: obj.GetMetadata().GetResourceVersion()}, ColumnDefinitions: []columnDefinition{}, Rows: []tableRow{}})
 		if err != nil {
 			return b, err
 		}
 		b = append(b, j...)
+	} else if f.As == AsPartialObjectMetadata {
+		if b, err = f.AppendPartial(b, obj); err != nil {
+			return b, err
+		}
 	} else if b, err = f.AppendTable(b, obj, now); err != nil {
 		return b, err
 	}
@@ -348,4 +376,44 @@ func messageField(m protoreflect.Message, name protoreflect.Name) proto.Message 
 		return nil
 	}
 	return m.Get(fd).Message().Interface()
+}
+
+// AppendPartial appends v's metadata only: a PartialObjectMetadata for an
+// object, a PartialObjectMetadataList for a list.
+func (f TableFormat) AppendPartial(b []byte, v proto.Message) ([]byte, error) {
+	m := v.ProtoReflect()
+	items := m.Descriptor().Fields().ByName("items")
+	if items == nil || !items.IsList() {
+		o, ok := v.(printers.Object)
+		if !ok {
+			return b, fmt.Errorf("compat: %T is not an API object", v)
+		}
+		return f.appendPartial(b, o.GetMetadata())
+	}
+	b = append(b, `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/`...)
+	b = append(b, f.Version...)
+	b = append(b, `","metadata":`...)
+	lm, _ := messageField(m, "metadata").(*metav1.ListMeta)
+	if lm == nil {
+		lm = &metav1.ListMeta{}
+	}
+	b, err := codec.AppendJSON(b, lm)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, `,"items":[`...)
+	l := m.Get(items).List()
+	for i := 0; i < l.Len(); i++ {
+		o, ok := l.Get(i).Message().Interface().(printers.Object)
+		if !ok {
+			return b, fmt.Errorf("compat: list item %T is not an API object", l.Get(i).Message().Interface())
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = f.appendPartial(b, o.GetMetadata()); err != nil {
+			return b, err
+		}
+	}
+	return append(b, "]}"...), nil
 }

@@ -41,6 +41,9 @@ func TestNegotiateTable(t *testing.T) {
 		{"other representation only", "application/json;as=Summary;v=v1;g=meta.k8s.io", "", nil, apierrors.ReasonNotAcceptable},
 		{"a yaml table", "application/yaml;as=Table;v=v1;g=meta.k8s.io", "", nil, apierrors.ReasonNotAcceptable},
 		{"bad includeObject", kubectlAccept, "includeObject=Everything", nil, apierrors.ReasonBadRequest},
+		{"metadata client list", "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json", "",
+			&TableFormat{Version: "v1", As: AsPartialObjectMetadata}, ""},
+		{"metadata client get", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1", "", &TableFormat{Version: "v1beta1", As: AsPartialObjectMetadata}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +195,7 @@ func TestAppendTableOfObject(t *testing.T) {
 	}
 	want := `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"9"},"columnDefinitions":[` +
 		`{"name":"Name","type":"string","format":"name","description":"` + descName(t) + `","priority":0},` +
-		`{"name":"Data","type":"integer","format":"","description":"Data contains the configuration data.","priority":0},` +
+		`{"name":"Data","type":"string","format":"","description":"Data contains the configuration data.","priority":0},` +
 		`{"name":"Age","type":"string","format":"","description":"` + descAge(t) + `","priority":0}],` +
 		`"rows":[{"cells":["settings",2,"3h"],"object":null}]}`
 	if string(b) != want {
@@ -251,5 +254,33 @@ func TestAppendWatchEvent(t *testing.T) {
 	}
 	if want := `{"type":"BOOKMARK","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"77"},"columnDefinitions":[],"rows":[]}}`; string(b) != want {
 		t.Errorf("bookmark\n%s\nwant\n%s", b, want)
+	}
+}
+
+func TestAppendPartial(t *testing.T) {
+	f := TableFormat{Version: "v1", As: AsPartialObjectMetadata}
+	list := testPods()
+	list.Items[1].Metadata.Labels = nil
+	b, err := f.AppendPartial(nil, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"42","continue":"next-page","remainingItemCount":7},"items":[` +
+		`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"web-1","namespace":"default","uid":"u1","resourceVersion":"40","creationTimestamp":"2026-01-02T03:02:35Z","labels":{"app":"web"}}},` +
+		`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"done","namespace":"default","creationTimestamp":"2026-01-02T03:02:35Z"}}]}`
+	if string(b) != want {
+		t.Errorf("partial list\n%s\nwant\n%s", b, want)
+	}
+	b, err = f.AppendWatchEvent(nil, &corev1.PodWatchEvent{Type: metav1.EventType_DELETED, Object: list.Items[1]}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"type":"DELETED","object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"done","namespace":"default","creationTimestamp":"2026-01-02T03:02:35Z"}}}`
+	if string(b) != want {
+		t.Errorf("partial watch event\n%s\nwant\n%s", b, want)
+	}
+	b, _ = f.AppendPartial(nil, &corev1.PodList{Kind: "PodList"})
+	if want := `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{},"items":[]}`; string(b) != want {
+		t.Errorf("empty partial list %s, want %s", b, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -758,9 +759,6 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if errs := validateWatchOptions(opts); len(errs) > 0 {
 		return apierrors.Invalid("ListOptions", "", errs)
 	}
-	if s, ok := any(stream).(watchStarter); ok {
-		s.WatchStarted()
-	}
 	// Without a resourceVersion a watch starts with the current objects,
 	// as ADDED events; sendInitialEvents says so explicitly (and ends them
 	// with a bookmark), or, false, starts from now without them.
@@ -768,6 +766,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if opts.SendInitialEvents != nil {
 		initial = opts.GetSendInitialEvents()
 	}
+	answered := false
 	switch {
 	case initial:
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
@@ -782,6 +781,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_ADDED, obj)); err != nil {
 				return err
 			}
+			answered = true
 		}
 		from = page.Revision
 		if opts.GetSendInitialEvents() {
@@ -792,6 +792,7 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_BOOKMARK, bm)); err != nil {
 				return err
 			}
+			answered = true
 		}
 	case from == 0:
 		select {
@@ -806,6 +807,14 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 		return r.storageErr(err, "")
 	}
 	defer w.Stop()
+	// The watch is established: answer now, as Kubernetes does, so that a
+	// client's Watch call returns before the first change (an event sent
+	// has answered already).
+	if !answered {
+		if err := stream.SendHeader(nil); err != nil {
+			return err
+		}
+	}
 	last := from
 	for {
 		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
@@ -873,14 +882,7 @@ func validateWatchOptions(opts *metav1.ListOptions) field.ErrorList {
 }
 
 // WatchFunc is a kind's watch for the REST front: each event goes to send.
-// Once the request is accepted (its selectors and resourceVersion read),
-// before any event, send gets nil: the REST answer starts then, as
-// Kubernetes', so a client sees its watch open even while nothing changes,
-// and a later failure (a resourceVersion too old) is an ERROR event.
 type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error
-
-// watchStarter is a watch stream told when its watch is accepted.
-type watchStarter interface{ WatchStarted() }
 
 // sendStream adapts a send function to the generated stream type so REST
 // watches run the same Watch as gRPC ones. Only Context and Send are used.
@@ -892,7 +894,22 @@ type sendStream[EV any] struct {
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
-func (s *sendStream[EV]) WatchStarted()            { _ = s.send(nil) }
+
+// SendHeader tells the REST front that the watch is established.
+func (s *sendStream[EV]) SendHeader(metadata.MD) error {
+	if started, ok := s.ctx.Value(watchStartedKey{}).(func()); ok {
+		started()
+	}
+	return nil
+}
+
+type watchStartedKey struct{}
+
+// WithWatchStarted returns ctx for a REST watch that calls started once the
+// watch is established, before its first event.
+func WithWatchStarted(ctx context.Context, started func()) context.Context {
+	return context.WithValue(ctx, watchStartedKey{}, started)
+}
 
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {

@@ -14,6 +14,7 @@ import (
 
 	"skiff.dev/apiserver/internal/apierrors"
 	"skiff.dev/apiserver/internal/compat"
+	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -103,14 +104,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, tab
 		}
 	}
 	var buf []byte
-	err := watch(r.Context(), opts, func(ev proto.Message) error {
-		if ev == nil { // accepted: answer now, before any event
-			start()
-			if flusher != nil {
-				flusher.Flush()
-			}
-			return nil
+	ctx := registry.WithWatchStarted(r.Context(), func() {
+		start()
+		if flusher != nil {
+			flusher.Flush()
 		}
+	})
+	err := watch(ctx, opts, func(ev proto.Message) error {
 		var b []byte
 		var err error
 		if table != nil {

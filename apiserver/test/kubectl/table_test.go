@@ -302,6 +302,12 @@ web    2/3     3            2           <age>   web,log      nginx:1.27,busybox:
 		{[]string{"get", "daemonsets"}, `
 NAME    DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR            AGE
 agent   2         2         1       2            1           kubernetes.io/os=linux   <age>`},
+		{[]string{"get", "ds", "-o", "wide"}, `
+NAME    DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR            AGE     CONTAINERS   IMAGES          SELECTOR
+agent   2         2         1       2            1           kubernetes.io/os=linux   <age>   agent        skiff/agent:1   app=agent`},
+		{[]string{"get", "endpoints", "-o", "wide"}, `
+NAME   ENDPOINTS         AGE
+web    10.244.1.5:8080   <age>`},
 		{[]string{"get", "jobs"}, `
 NAME      STATUS     COMPLETIONS   DURATION   AGE
 migrate   Complete   1/1           42s        <age>`},
@@ -415,6 +421,13 @@ web-1   1/1     Running     0          <age>   10.244.1.5   node-1   <none>     
 			assertTable(t, out, tt.want)
 		})
 	}
+
+	t.Run("get jobs -o wide", func(t *testing.T) {
+		j := must[*batchv1.Job](t, "get job")(batchv1.NewJobServiceClient(e.conn).Get(tableCtx(t), &metav1.GetOptions{Namespace: "default", Name: "migrate"}))
+		assertTable(t, e.k.MustRun("get", "jobs", "-o", "wide"), `
+NAME      STATUS     COMPLETIONS   DURATION   AGE     CONTAINERS   IMAGES            SELECTOR
+migrate   Complete   1/1           42s        <age>   migrate      skiff/migrate:2   batch.kubernetes.io/controller-uid=`+j.GetMetadata().GetUid())
+	})
 
 	t.Run("get -o yaml", func(t *testing.T) {
 		out := e.k.MustRun("get", "configmap", "settings", "-o", "yaml")

@@ -73,7 +73,9 @@ func (e *env) kubelet() {
 				return
 			}
 			m := ev.Object.GetMetadata()
-			if ev.Type != metav1.EventType_MODIFIED || m.GetDeletionTimestamp() == nil || ev.Object.GetSpec().GetNodeName() == "" {
+			// ADDED too: on a busy machine the watch may start after
+			// drain marked the pods deleted, and list them so.
+			if ev.Type == metav1.EventType_DELETED || m.GetDeletionTimestamp() == nil || ev.Object.GetSpec().GetNodeName() == "" {
 				continue
 			}
 			err = cs.CoreV1().Pods(m.GetNamespace()).Delete(ctx, m.GetName(), client.DeleteOptions{GracePeriodSeconds: new(int64(0))})
