@@ -38,7 +38,7 @@ type ContainerRunning func(namespace, pod, container string) bool
 // followSettle is how long a followed log is still read after its
 // container was first seen stopped: the log driver may still be writing
 // the container's last lines.
-const followSettle = 500 * time.Millisecond
+const followSettle = 2 * time.Second
 
 // Config configures the kubelet's HTTP API.
 type Config struct {
