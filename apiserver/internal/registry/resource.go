@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -776,6 +777,9 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 		return r.storageErr(err, "")
 	}
 	defer w.Stop()
+	// Established: clients may wait for the headers before they write
+	// what they watch for. An error means they are out already.
+	_ = stream.SendHeader(nil)
 	last := from
 	for {
 		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
@@ -818,23 +822,35 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	}
 }
 
-// WatchFunc is a kind's watch for the REST front: each event goes to send.
-type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error
+// WatchFunc is a kind's watch for the REST front: each event goes to
+// send; started is called once the watch is established, before any
+// event may come, so the front can answer its headers (client-go waits
+// for them).
+type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, started func(), send func(proto.Message) error) error
 
 // sendStream adapts a send function to the generated stream type so REST
 // watches run the same Watch as gRPC ones. Only Context and Send are used.
 type sendStream[EV any] struct {
 	grpc.ServerStream
-	ctx  context.Context
-	send func(proto.Message) error
+	ctx     context.Context
+	started func()
+	send    func(proto.Message) error
 }
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
 
+// SendHeader is how Watch says that it is established.
+func (s *sendStream[EV]) SendHeader(metadata.MD) error {
+	if s.started != nil {
+		s.started()
+	}
+	return nil
+}
+
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
-	return func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error {
-		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
+	return func(ctx context.Context, opts *metav1.ListOptions, started func(), send func(proto.Message) error) error {
+		return r.Watch(opts, &sendStream[EV]{ctx: ctx, started: started, send: send})
 	}
 }

@@ -101,7 +101,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, med
 		}
 	}
 	var buf []byte
-	err := watch(r.Context(), opts, func(ev proto.Message) error {
+	established := func() {
+		start()
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	err := watch(r.Context(), opts, established, func(ev proto.Message) error {
 		b, err := codec.AppendJSON(buf[:0], ev)
 		if err != nil {
 			return err
