@@ -416,6 +416,14 @@ func TestProtobufNegotiation(t *testing.T) {
 		t.Errorf("missing pod: %d %q %+v", r.code, r.ct, st)
 	}
 
+	// A merge patch answers the patched object in protobuf.
+	r = e.do(t, "PATCH", "/api/v1/namespaces/default/pods/p1", mediaProtobuf, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"patched":"yes"}}}`))
+	var p k8scorev1.Pod
+	decodePB(t, r.body, &p)
+	if r.code != http.StatusOK || r.ct != mediaProtobuf || p.Labels["patched"] != "yes" || p.Spec.Containers[0].Image != "nginx" {
+		t.Errorf("patch: %d %q %+v", r.code, r.ct, p)
+	}
+
 	// Quality values: JSON is preferred here.
 	r = e.do(t, "GET", "/api/v1/namespaces/default/pods/p1", mediaProtobuf+";q=0.5, application/json", "", nil)
 	if r.code != http.StatusOK || r.ct != "application/json" {
