@@ -17,6 +17,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -434,4 +435,47 @@ func metaAccessor(o any) (string, error) {
 		return "deployment/" + o.Name, nil
 	}
 	return "", fmt.Errorf("unexpected %T", o)
+}
+
+// TestNodes writes a node and its status as a kubelet built on client-go
+// would: Kubernetes' types carry fields Skiff lacks (nodeInfo's
+// kubeProxyVersion, always written, empty), which must not get in the way.
+func TestNodes(t *testing.T) {
+	for _, ct := range contentTypes {
+		t.Run(ct.name, func(t *testing.T) {
+			srv := apiservertest.Start(t, apiservertest.Options{})
+			nodes := clientset(t, srv, ct.contentType, ct.accept).CoreV1().Nodes()
+			ctx := ctxT(t)
+			n, err := nodes.Create(ctx, &corev1.Node{
+				ObjectMeta: metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"kubernetes.io/hostname": "node-1"}},
+				Spec: corev1.NodeSpec{PodCIDR: "10.244.1.0/24", PodCIDRs: []string{"10.244.1.0/24"},
+					Taints: []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatalf("create: %v", err)
+			}
+			n.Status = corev1.NodeStatus{
+				Capacity:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")},
+				Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1900m"), corev1.ResourceMemory: resource.MustParse("3Gi")},
+				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+					LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
+				Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.11"}},
+				DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+				NodeInfo: corev1.NodeSystemInfo{MachineID: "m1", KernelVersion: "6.1.0", OSImage: "Debian GNU/Linux 12",
+					ContainerRuntimeVersion: "containerd://1.7.24", KubeletVersion: "v0.1.0", OperatingSystem: "linux", Architecture: "amd64"},
+			}
+			if _, err := nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+				t.Fatalf("update status: %v", err)
+			}
+			got, err := nodes.Get(ctx, "node-1", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status.Allocatable.Cpu().String() != "1900m" || got.Status.Capacity.Memory().String() != "4Gi" ||
+				got.Status.NodeInfo.KernelVersion != "6.1.0" || got.Status.DaemonEndpoints.KubeletEndpoint.Port != 10250 ||
+				got.Status.Conditions[0].Reason != "KubeletReady" || got.Spec.Taints[0].Value != "db" || got.Status.Addresses[0].Address != "10.0.0.11" {
+				t.Errorf("node read back: %+v %+v", got.Spec, got.Status)
+			}
+		})
+	}
 }
