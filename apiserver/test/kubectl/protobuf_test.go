@@ -451,3 +451,30 @@ func TestProtobufNegotiation(t *testing.T) {
 		t.Error("a refused request made a configmap")
 	}
 }
+
+// TestKubectlProtobufSecure: over TLS with client certificates the admin
+// creates and reads in protobuf; a read-only user's create is refused with
+// the Forbidden Status kubectl prints.
+func TestKubectlProtobufSecure(t *testing.T) {
+	srv := apiservertest.Start(t, apiservertest.Options{
+		Secure: true,
+		Tokens: "b0b,bob,1002\n",
+		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": "default", "resource": "*", "apiGroup": "*", "readonly": true}}` + "\n",
+	})
+	admin := &pbEnv{srv: srv, kubectl: apiservertest.NewKubectl(t, srv)}
+	admin.run(t, "deployment.apps/web created\n", "create", "deployment", "web", "--image=nginx")
+	admin.run(t, "deployment.apps/web scaled\n", "scale", "deploy", "web", "--replicas=2")
+	admin.run(t, "2", "get", "deploy", "web", "-o", "jsonpath={.spec.replicas}")
+
+	bob := apiservertest.NewKubectlConfig(t, "apiVersion: v1\nkind: Config\ncurrent-context: bob\n"+
+		"clusters:\n- name: skiff\n  cluster:\n    server: "+srv.URL+"\n    certificate-authority: "+srv.PKIDir+"/ca.crt\n"+
+		"users:\n- name: bob\n  user:\n    token: b0b\n"+
+		"contexts:\n- name: bob\n  context: {cluster: skiff, user: bob, namespace: default}\n")
+	if out, _, err := bob.Run("", "describe", "deployment", "web"); err != nil || !strings.Contains(out, "Replicas:               2 desired") {
+		t.Errorf("bob describes: %v\n%s", err, out)
+	}
+	_, stderr, err := bob.Run("", "create", "configmap", "c", "--from-literal=a=b")
+	if want := "error: failed to create configmap: configmaps is forbidden: User \"bob\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\": No policy matched.\n"; err == nil || stderr != want {
+		t.Errorf("bob creates: %v, stderr %q", err, stderr)
+	}
+}
