@@ -215,6 +215,31 @@ func TestKubectlProtobufNamespaceAndConfigMap(t *testing.T) {
 	e.run(t, "configmap/app-config\n", "get", "configmap", "app-config", "-n", "team-a", "-o", "name")
 }
 
+// TestKubectlProtobufCreateKinds creates the other kinds kubectl has
+// generators for: bytes (a Secret), IntOrString (a Service's
+// targetPort, a number and a name), a Job's command.
+func TestKubectlProtobufCreateKinds(t *testing.T) {
+	e := startPB(t)
+	e.run(t, "secret/s1 created\n", "create", "secret", "generic", "s1", "--from-literal=password=hunter2")
+	e.run(t, "service/web created\n", "create", "service", "clusterip", "web", "--tcp=80:8080")
+	e.run(t, "service/np created\n", "create", "service", "nodeport", "np", "--tcp=80:http")
+	e.run(t, "job.batch/j1 created\n", "create", "job", "j1", "--image=busybox", "--", "echo", "hi")
+	e.run(t, "serviceaccount/sa1 created\n", "create", "serviceaccount", "sa1")
+	for path, want := range map[string]string{
+		"/api/v1/namespaces/default/secrets/s1|data.password":                                "aHVudGVyMg==",
+		"/api/v1/namespaces/default/services/web|spec.ports":                                 `[{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}]`,
+		"/api/v1/namespaces/default/services/np|spec.ports[0].targetPort":                    "http",
+		"/api/v1/namespaces/default/services/np|spec.type":                                   "NodePort",
+		"/apis/batch/v1/namespaces/default/jobs/j1|spec.template.spec.containers[0].command": `["echo","hi"]`,
+		"/apis/batch/v1/namespaces/default/jobs/j1|spec.template.spec.restartPolicy":         "Never",
+	} {
+		p, field, _ := strings.Cut(path, "|")
+		if got := at(e.getJSON(t, p), field); got != want {
+			t.Errorf("%s %s = %s, want %s", p, field, got, want)
+		}
+	}
+}
+
 func TestKubectlProtobufScale(t *testing.T) {
 	e := startPB(t)
 	e.run(t, "deployment.apps/web created\n", "create", "deployment", "web", "--image=nginx")
