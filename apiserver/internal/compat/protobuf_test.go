@@ -288,11 +288,16 @@ func TestWatchFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	errorEvent, err := WatchFrame([]byte(`{"type":"ERROR","object":{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Failure","message":"too old resource version: 1 (5)","reason":"Expired","code":410}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second = append(second, errorEvent...)
 	events, err := ReadWatchFrames(bytes.NewReader(append(frame, second...)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 2 || !strings.Contains(string(events[0]), `"type":"MODIFIED"`) || !strings.Contains(string(events[0]), `"image":"nginx"`) ||
+	if len(events) != 3 || !strings.Contains(string(events[2]), `"type":"ERROR"`) || !strings.Contains(string(events[2]), `"reason":"Expired"`) || !strings.Contains(string(events[0]), `"type":"MODIFIED"`) || !strings.Contains(string(events[0]), `"image":"nginx"`) ||
 		!strings.Contains(string(events[1]), `"type":"DELETED"`) {
 		t.Errorf("read back %s", bytes.Join(events, []byte("\n")))
 	}

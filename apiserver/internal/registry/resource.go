@@ -766,7 +766,6 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if opts.SendInitialEvents != nil {
 		initial = opts.GetSendInitialEvents()
 	}
-	answered := false
 	switch {
 	case initial:
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
@@ -781,7 +780,6 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_ADDED, obj)); err != nil {
 				return err
 			}
-			answered = true
 		}
 		from = page.Revision
 		if opts.GetSendInitialEvents() {
@@ -792,7 +790,6 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_BOOKMARK, bm)); err != nil {
 				return err
 			}
-			answered = true
 		}
 	case from == 0:
 		select {
@@ -807,14 +804,9 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 		return r.storageErr(err, "")
 	}
 	defer w.Stop()
-	// The watch is established: answer now, as Kubernetes does, so that a
-	// client's Watch call returns before the first change (an event sent
-	// has answered already).
-	if !answered {
-		if err := stream.SendHeader(nil); err != nil {
-			return err
-		}
-	}
+	// Established: clients may wait for the headers before they write
+	// what they watch for. An error means they are out already.
+	_ = stream.SendHeader(nil)
 	last := from
 	for {
 		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
@@ -881,39 +873,35 @@ func validateWatchOptions(opts *metav1.ListOptions) field.ErrorList {
 	return errs
 }
 
-// WatchFunc is a kind's watch for the REST front: each event goes to send.
-type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error
+// WatchFunc is a kind's watch for the REST front: each event goes to
+// send; started is called once the watch is established, before any
+// event may come, so the front can answer its headers (client-go waits
+// for them).
+type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, started func(), send func(proto.Message) error) error
 
 // sendStream adapts a send function to the generated stream type so REST
 // watches run the same Watch as gRPC ones. Only Context and Send are used.
 type sendStream[EV any] struct {
 	grpc.ServerStream
-	ctx  context.Context
-	send func(proto.Message) error
+	ctx     context.Context
+	started func()
+	send    func(proto.Message) error
 }
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
 
-// SendHeader tells the REST front that the watch is established.
+// SendHeader is how Watch says that it is established.
 func (s *sendStream[EV]) SendHeader(metadata.MD) error {
-	if started, ok := s.ctx.Value(watchStartedKey{}).(func()); ok {
-		started()
+	if s.started != nil {
+		s.started()
 	}
 	return nil
 }
 
-type watchStartedKey struct{}
-
-// WithWatchStarted returns ctx for a REST watch that calls started once the
-// watch is established, before its first event.
-func WithWatchStarted(ctx context.Context, started func()) context.Context {
-	return context.WithValue(ctx, watchStartedKey{}, started)
-}
-
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
-	return func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error {
-		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
+	return func(ctx context.Context, opts *metav1.ListOptions, started func(), send func(proto.Message) error) error {
+		return r.Watch(opts, &sendStream[EV]{ctx: ctx, started: started, send: send})
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"skiff.dev/apiserver/internal/apierrors"
 	"skiff.dev/apiserver/internal/compat"
-	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -104,13 +103,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, tab
 		}
 	}
 	var buf []byte
-	ctx := registry.WithWatchStarted(r.Context(), func() {
+	established := func() {
 		start()
 		if flusher != nil {
 			flusher.Flush()
 		}
-	})
-	err := watch(ctx, opts, func(ev proto.Message) error {
+	}
+	err := watch(r.Context(), opts, established, func(ev proto.Message) error {
 		var b []byte
 		var err error
 		if table != nil {

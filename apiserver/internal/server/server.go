@@ -205,7 +205,8 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 		if media, ok = negotiate(w, r); !ok {
 			return
 		}
-		if media == compat.MediaProtobuf && !(r.Method == http.MethodGet && (t.watch || isTrue(r.URL.Query().Get("watch")))) {
+		streams := r.Method == http.MethodGet && (t.watch || t.name == "" && isTrue(r.URL.Query().Get("watch")))
+		if media == compat.MediaProtobuf && !streams { // a watch writes its own frames
 			p := &protobufWriter{w: w}
 			defer p.finish()
 			w = p

@@ -215,6 +215,31 @@ func TestKubectlProtobufNamespaceAndConfigMap(t *testing.T) {
 	e.run(t, "configmap/app-config\n", "get", "configmap", "app-config", "-n", "team-a", "-o", "name")
 }
 
+// TestKubectlProtobufCreateKinds creates the other kinds kubectl has
+// generators for: bytes (a Secret), IntOrString (a Service's
+// targetPort, a number and a name), a Job's command.
+func TestKubectlProtobufCreateKinds(t *testing.T) {
+	e := startPB(t)
+	e.run(t, "secret/s1 created\n", "create", "secret", "generic", "s1", "--from-literal=password=hunter2")
+	e.run(t, "service/web created\n", "create", "service", "clusterip", "web", "--tcp=80:8080")
+	e.run(t, "service/np created\n", "create", "service", "nodeport", "np", "--tcp=80:http")
+	e.run(t, "job.batch/j1 created\n", "create", "job", "j1", "--image=busybox", "--", "echo", "hi")
+	e.run(t, "serviceaccount/sa1 created\n", "create", "serviceaccount", "sa1")
+	for path, want := range map[string]string{
+		"/api/v1/namespaces/default/secrets/s1|data.password":                                "aHVudGVyMg==",
+		"/api/v1/namespaces/default/services/web|spec.ports":                                 `[{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}]`,
+		"/api/v1/namespaces/default/services/np|spec.ports[0].targetPort":                    "http",
+		"/api/v1/namespaces/default/services/np|spec.type":                                   "NodePort",
+		"/apis/batch/v1/namespaces/default/jobs/j1|spec.template.spec.containers[0].command": `["echo","hi"]`,
+		"/apis/batch/v1/namespaces/default/jobs/j1|spec.template.spec.restartPolicy":         "Never",
+	} {
+		p, field, _ := strings.Cut(path, "|")
+		if got := at(e.getJSON(t, p), field); got != want {
+			t.Errorf("%s %s = %s, want %s", p, field, got, want)
+		}
+	}
+}
+
 func TestKubectlProtobufScale(t *testing.T) {
 	e := startPB(t)
 	e.run(t, "deployment.apps/web created\n", "create", "deployment", "web", "--image=nginx")
@@ -416,6 +441,14 @@ func TestProtobufNegotiation(t *testing.T) {
 		t.Errorf("missing pod: %d %q %+v", r.code, r.ct, st)
 	}
 
+	// A merge patch answers the patched object in protobuf.
+	r = e.do(t, "PATCH", "/api/v1/namespaces/default/pods/p1", mediaProtobuf, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"patched":"yes"}}}`))
+	var p k8scorev1.Pod
+	decodePB(t, r.body, &p)
+	if r.code != http.StatusOK || r.ct != mediaProtobuf || p.Labels["patched"] != "yes" || p.Spec.Containers[0].Image != "nginx" {
+		t.Errorf("patch: %d %q %+v", r.code, r.ct, p)
+	}
+
 	// Quality values: JSON is preferred here.
 	r = e.do(t, "GET", "/api/v1/namespaces/default/pods/p1", mediaProtobuf+";q=0.5, application/json", "", nil)
 	if r.code != http.StatusOK || r.ct != "application/json" {
@@ -441,5 +474,32 @@ func TestProtobufNegotiation(t *testing.T) {
 	}
 	if e.getJSON(t, "/api/v1/namespaces/default/configmaps/x") != nil {
 		t.Error("a refused request made a configmap")
+	}
+}
+
+// TestKubectlProtobufSecure: over TLS with client certificates the admin
+// creates and reads in protobuf; a read-only user's create is refused with
+// the Forbidden Status kubectl prints.
+func TestKubectlProtobufSecure(t *testing.T) {
+	srv := apiservertest.Start(t, apiservertest.Options{
+		Secure: true,
+		Tokens: "b0b,bob,1002\n",
+		Policy: `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "bob", "namespace": "default", "resource": "*", "apiGroup": "*", "readonly": true}}` + "\n",
+	})
+	admin := &pbEnv{srv: srv, kubectl: apiservertest.NewKubectl(t, srv)}
+	admin.run(t, "deployment.apps/web created\n", "create", "deployment", "web", "--image=nginx")
+	admin.run(t, "deployment.apps/web scaled\n", "scale", "deploy", "web", "--replicas=2")
+	admin.run(t, "2", "get", "deploy", "web", "-o", "jsonpath={.spec.replicas}")
+
+	bob := apiservertest.NewKubectlConfig(t, "apiVersion: v1\nkind: Config\ncurrent-context: bob\n"+
+		"clusters:\n- name: skiff\n  cluster:\n    server: "+srv.URL+"\n    certificate-authority: "+srv.PKIDir+"/ca.crt\n"+
+		"users:\n- name: bob\n  user:\n    token: b0b\n"+
+		"contexts:\n- name: bob\n  context: {cluster: skiff, user: bob, namespace: default}\n")
+	if out, _, err := bob.Run("", "describe", "deployment", "web"); err != nil || !strings.Contains(out, "Replicas:               2 desired") {
+		t.Errorf("bob describes: %v\n%s", err, out)
+	}
+	_, stderr, err := bob.Run("", "create", "configmap", "c", "--from-literal=a=b")
+	if want := "error: failed to create configmap: configmaps is forbidden: User \"bob\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\": No policy matched.\n"; err == nil || stderr != want {
+		t.Errorf("bob creates: %v, stderr %q", err, stderr)
 	}
 }
