@@ -48,21 +48,23 @@ func newTableEnv(t *testing.T) *tableEnv {
 	return e
 }
 
-func om(name string, labels map[string]string) *metav1.ObjectMeta {
+func tableMeta(name string, labels map[string]string) *metav1.ObjectMeta {
 	return &metav1.ObjectMeta{Name: name, Namespace: "default", Labels: labels}
 }
 
-func int32p(i int32) *int32 { return &i }
+func tableInt32(i int32) *int32 { return &i }
 
-func template(app string, containers ...*corev1.Container) *corev1.PodTemplateSpec {
+func tableTemplate(app string, containers ...*corev1.Container) *corev1.PodTemplateSpec {
 	return &corev1.PodTemplateSpec{Metadata: &metav1.ObjectMeta{Labels: map[string]string{"app": app}},
 		Spec: &corev1.PodSpec{Containers: containers}}
 }
 
-func ctr(name, image string) *corev1.Container { return &corev1.Container{Name: name, Image: image} }
+func tableContainer(name, image string) *corev1.Container {
+	return &corev1.Container{Name: name, Image: image}
+}
 
 // must fails the test on err.
-func must[T any](t *testing.T, what string) func(T, error) T {
+func tableMust[T any](t *testing.T, what string) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
 		if err != nil {
@@ -77,103 +79,103 @@ func (e *tableEnv) fixtures(t *testing.T) {
 	ctx := tableCtx(t)
 
 	nodes := corev1.NewNodeServiceClient(e.conn)
-	n := must[*corev1.Node](t, "create node")(nodes.Create(ctx, &corev1.NodeRequest{Object: &corev1.Node{
+	n := tableMust[*corev1.Node](t, "create node")(nodes.Create(ctx, &corev1.NodeRequest{Object: &corev1.Node{
 		Metadata: &metav1.ObjectMeta{Name: "node-1", Labels: map[string]string{"node-role.kubernetes.io/control-plane": ""}}}}))
 	n.Status = &corev1.NodeStatus{
 		Conditions: []*corev1.NodeCondition{{Type: "Ready", Status: "True"}},
 		Addresses:  []*corev1.NodeAddress{{Type: "InternalIP", Address: "10.0.0.11"}},
 		NodeInfo:   &corev1.NodeSystemInfo{KubeletVersion: "v1.32.3", OsImage: "Debian GNU/Linux 13 (trixie)", KernelVersion: "6.12.0", ContainerRuntimeVersion: "containerd://2.1.0"},
 	}
-	must[*corev1.Node](t, "node status")(nodes.UpdateStatus(ctx, &corev1.NodeRequest{Object: n}))
+	tableMust[*corev1.Node](t, "node status")(nodes.UpdateStatus(ctx, &corev1.NodeRequest{Object: n}))
 
 	pods := corev1.NewPodServiceClient(e.conn)
-	p := must[*corev1.Pod](t, "create pod")(pods.Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
-		Metadata: om("web-1", map[string]string{"app": "web"}),
-		Spec:     &corev1.PodSpec{NodeName: "node-1", Containers: []*corev1.Container{ctr("web", "nginx:1.27")}}}}))
+	p := tableMust[*corev1.Pod](t, "create pod")(pods.Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
+		Metadata: tableMeta("web-1", map[string]string{"app": "web"}),
+		Spec:     &corev1.PodSpec{NodeName: "node-1", Containers: []*corev1.Container{tableContainer("web", "nginx:1.27")}}}}))
 	p.Status = &corev1.PodStatus{Phase: "Running", PodIp: "10.244.1.5", PodIps: []*corev1.PodIP{{Ip: "10.244.1.5"}},
 		Conditions: []*corev1.PodCondition{{Type: "Ready", Status: "True"}},
 		ContainerStatuses: []*corev1.ContainerStatus{{Name: "web", Ready: true, Image: "nginx:1.27",
 			State: &corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: timestamppb.Now()}}}}}
-	must[*corev1.Pod](t, "pod status")(pods.UpdateStatus(ctx, &corev1.PodRequest{Object: p}))
-	p = must[*corev1.Pod](t, "create pod")(pods.Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
-		Metadata: om("setup", nil),
-		Spec:     &corev1.PodSpec{NodeName: "node-1", RestartPolicy: "Never", Containers: []*corev1.Container{ctr("setup", "busybox:1.36")}}}}))
+	tableMust[*corev1.Pod](t, "pod status")(pods.UpdateStatus(ctx, &corev1.PodRequest{Object: p}))
+	p = tableMust[*corev1.Pod](t, "create pod")(pods.Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
+		Metadata: tableMeta("setup", nil),
+		Spec:     &corev1.PodSpec{NodeName: "node-1", RestartPolicy: "Never", Containers: []*corev1.Container{tableContainer("setup", "busybox:1.36")}}}}))
 	p.Status = &corev1.PodStatus{Phase: "Succeeded", PodIp: "10.244.1.6",
 		ContainerStatuses: []*corev1.ContainerStatus{{Name: "setup", Image: "busybox:1.36",
 			State: &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}}}
-	must[*corev1.Pod](t, "pod status")(pods.UpdateStatus(ctx, &corev1.PodRequest{Object: p}))
+	tableMust[*corev1.Pod](t, "pod status")(pods.UpdateStatus(ctx, &corev1.PodRequest{Object: p}))
 
 	services := corev1.NewServiceServiceClient(e.conn)
-	must[*corev1.Service](t, "create service")(services.Create(ctx, &corev1.ServiceRequest{Object: &corev1.Service{
-		Metadata: om("db", nil),
+	tableMust[*corev1.Service](t, "create service")(services.Create(ctx, &corev1.ServiceRequest{Object: &corev1.Service{
+		Metadata: tableMeta("db", nil),
 		Spec: &corev1.ServiceSpec{ClusterIp: "10.96.100.10", Selector: map[string]string{"app": "db"},
 			Ports: []*corev1.ServicePort{{Port: 5432}}}}}))
-	must[*corev1.Service](t, "create service")(services.Create(ctx, &corev1.ServiceRequest{Object: &corev1.Service{
-		Metadata: om("web", nil),
+	tableMust[*corev1.Service](t, "create service")(services.Create(ctx, &corev1.ServiceRequest{Object: &corev1.Service{
+		Metadata: tableMeta("web", nil),
 		Spec: &corev1.ServiceSpec{Type: "NodePort", ClusterIp: "10.96.100.11", Selector: map[string]string{"app": "web"},
 			Ports: []*corev1.ServicePort{{Name: "http", Port: 80, NodePort: 30080}}}}}))
 
-	must[*corev1.Endpoints](t, "create endpoints")(corev1.NewEndpointsServiceClient(e.conn).Create(ctx, &corev1.EndpointsRequest{Object: &corev1.Endpoints{
-		Metadata: om("web", nil),
+	tableMust[*corev1.Endpoints](t, "create endpoints")(corev1.NewEndpointsServiceClient(e.conn).Create(ctx, &corev1.EndpointsRequest{Object: &corev1.Endpoints{
+		Metadata: tableMeta("web", nil),
 		Subsets: []*corev1.EndpointSubset{{Addresses: []*corev1.EndpointAddress{{Ip: "10.244.1.5"}},
 			Ports: []*corev1.EndpointPort{{Name: "http", Port: 8080}}}}}}))
 
 	now := timestamppb.Now()
-	must[*corev1.Event](t, "create event")(corev1.NewEventServiceClient(e.conn).Create(ctx, &corev1.EventRequest{Object: &corev1.Event{
-		Metadata:       om("web-1.1", nil),
+	tableMust[*corev1.Event](t, "create event")(corev1.NewEventServiceClient(e.conn).Create(ctx, &corev1.EventRequest{Object: &corev1.Event{
+		Metadata:       tableMeta("web-1.1", nil),
 		InvolvedObject: &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-1", FieldPath: "spec.containers{web}"},
 		Reason:         "Pulled", Message: `Container image "nginx:1.27" already present on machine`, Type: "Normal",
 		Source: &corev1.EventSource{Component: "kubelet", Host: "node-1"}, FirstTimestamp: now, LastTimestamp: now, Count: 1}}))
 
-	must[*corev1.ConfigMap](t, "create configmap")(corev1.NewConfigMapServiceClient(e.conn).Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
-		Metadata: om("settings", nil), Data: map[string]string{"mode": "fast", "level": "3"}}}))
-	must[*corev1.Secret](t, "create secret")(corev1.NewSecretServiceClient(e.conn).Create(ctx, &corev1.SecretRequest{Object: &corev1.Secret{
-		Metadata: om("creds", nil), Type: "Opaque", Data: map[string][]byte{"user": []byte("admin"), "password": []byte("hunter2")}}}))
-	must[*corev1.ServiceAccount](t, "create serviceaccount")(corev1.NewServiceAccountServiceClient(e.conn).Create(ctx, &corev1.ServiceAccountRequest{Object: &corev1.ServiceAccount{
-		Metadata: om("builder", nil)}}))
-	must[*corev1.Namespace](t, "create namespace")(corev1.NewNamespaceServiceClient(e.conn).Create(ctx, &corev1.NamespaceRequest{Object: &corev1.Namespace{
+	tableMust[*corev1.ConfigMap](t, "create configmap")(corev1.NewConfigMapServiceClient(e.conn).Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
+		Metadata: tableMeta("settings", nil), Data: map[string]string{"mode": "fast", "level": "3"}}}))
+	tableMust[*corev1.Secret](t, "create secret")(corev1.NewSecretServiceClient(e.conn).Create(ctx, &corev1.SecretRequest{Object: &corev1.Secret{
+		Metadata: tableMeta("creds", nil), Type: "Opaque", Data: map[string][]byte{"user": []byte("admin"), "password": []byte("hunter2")}}}))
+	tableMust[*corev1.ServiceAccount](t, "create serviceaccount")(corev1.NewServiceAccountServiceClient(e.conn).Create(ctx, &corev1.ServiceAccountRequest{Object: &corev1.ServiceAccount{
+		Metadata: tableMeta("builder", nil)}}))
+	tableMust[*corev1.Namespace](t, "create namespace")(corev1.NewNamespaceServiceClient(e.conn).Create(ctx, &corev1.NamespaceRequest{Object: &corev1.Namespace{
 		Metadata: &metav1.ObjectMeta{Name: "team-a"}}}))
-	must[*corev1.ConfigMap](t, "create configmap")(corev1.NewConfigMapServiceClient(e.conn).Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
+	tableMust[*corev1.ConfigMap](t, "create configmap")(corev1.NewConfigMapServiceClient(e.conn).Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
 		Metadata: &metav1.ObjectMeta{Name: "team-settings", Namespace: "team-a"}}}))
 
 	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
 	deployments := appsv1.NewDeploymentServiceClient(e.conn)
-	d := must[*appsv1.Deployment](t, "create deployment")(deployments.Create(ctx, &appsv1.DeploymentRequest{Object: &appsv1.Deployment{
-		Metadata: om("web", nil),
-		Spec:     &appsv1.DeploymentSpec{Replicas: int32p(3), Selector: sel, Template: template("web", ctr("web", "nginx:1.27"), ctr("log", "busybox:1.36"))}}}))
+	d := tableMust[*appsv1.Deployment](t, "create deployment")(deployments.Create(ctx, &appsv1.DeploymentRequest{Object: &appsv1.Deployment{
+		Metadata: tableMeta("web", nil),
+		Spec:     &appsv1.DeploymentSpec{Replicas: tableInt32(3), Selector: sel, Template: tableTemplate("web", tableContainer("web", "nginx:1.27"), tableContainer("log", "busybox:1.36"))}}}))
 	d.Status = &appsv1.DeploymentStatus{Replicas: 3, ReadyReplicas: 2, UpdatedReplicas: 3, AvailableReplicas: 2}
-	must[*appsv1.Deployment](t, "deployment status")(deployments.UpdateStatus(ctx, &appsv1.DeploymentRequest{Object: d}))
+	tableMust[*appsv1.Deployment](t, "deployment status")(deployments.UpdateStatus(ctx, &appsv1.DeploymentRequest{Object: d}))
 
 	replicaSets := appsv1.NewReplicaSetServiceClient(e.conn)
-	rs := must[*appsv1.ReplicaSet](t, "create replicaset")(replicaSets.Create(ctx, &appsv1.ReplicaSetRequest{Object: &appsv1.ReplicaSet{
-		Metadata: om("web-5d8f7c", nil),
-		Spec:     &appsv1.ReplicaSetSpec{Replicas: int32p(3), Selector: sel, Template: template("web", ctr("web", "nginx:1.27"))}}}))
+	rs := tableMust[*appsv1.ReplicaSet](t, "create replicaset")(replicaSets.Create(ctx, &appsv1.ReplicaSetRequest{Object: &appsv1.ReplicaSet{
+		Metadata: tableMeta("web-5d8f7c", nil),
+		Spec:     &appsv1.ReplicaSetSpec{Replicas: tableInt32(3), Selector: sel, Template: tableTemplate("web", tableContainer("web", "nginx:1.27"))}}}))
 	rs.Status = &appsv1.ReplicaSetStatus{Replicas: 3, ReadyReplicas: 2}
-	must[*appsv1.ReplicaSet](t, "replicaset status")(replicaSets.UpdateStatus(ctx, &appsv1.ReplicaSetRequest{Object: rs}))
+	tableMust[*appsv1.ReplicaSet](t, "replicaset status")(replicaSets.UpdateStatus(ctx, &appsv1.ReplicaSetRequest{Object: rs}))
 
 	daemonSets := appsv1.NewDaemonSetServiceClient(e.conn)
-	dsTemplate := template("agent", ctr("agent", "skiff/agent:1"))
+	dsTemplate := tableTemplate("agent", tableContainer("agent", "skiff/agent:1"))
 	dsTemplate.Spec.NodeSelector = map[string]string{"kubernetes.io/os": "linux"}
-	ds := must[*appsv1.DaemonSet](t, "create daemonset")(daemonSets.Create(ctx, &appsv1.DaemonSetRequest{Object: &appsv1.DaemonSet{
-		Metadata: om("agent", nil),
+	ds := tableMust[*appsv1.DaemonSet](t, "create daemonset")(daemonSets.Create(ctx, &appsv1.DaemonSetRequest{Object: &appsv1.DaemonSet{
+		Metadata: tableMeta("agent", nil),
 		Spec:     &appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}}, Template: dsTemplate}}}))
 	ds.Status = &appsv1.DaemonSetStatus{DesiredNumberScheduled: 2, CurrentNumberScheduled: 2, NumberReady: 1, UpdatedNumberScheduled: 2, NumberAvailable: 1}
-	must[*appsv1.DaemonSet](t, "daemonset status")(daemonSets.UpdateStatus(ctx, &appsv1.DaemonSetRequest{Object: ds}))
+	tableMust[*appsv1.DaemonSet](t, "daemonset status")(daemonSets.UpdateStatus(ctx, &appsv1.DaemonSetRequest{Object: ds}))
 
 	jobs := batchv1.NewJobServiceClient(e.conn)
-	jobTemplate := template("migrate", ctr("migrate", "skiff/migrate:2"))
+	jobTemplate := tableTemplate("migrate", tableContainer("migrate", "skiff/migrate:2"))
 	jobTemplate.Spec.RestartPolicy = "Never"
-	j := must[*batchv1.Job](t, "create job")(jobs.Create(ctx, &batchv1.JobRequest{Object: &batchv1.Job{
-		Metadata: om("migrate", nil),
-		Spec:     &batchv1.JobSpec{Completions: int32p(1), Template: jobTemplate}}}))
+	j := tableMust[*batchv1.Job](t, "create job")(jobs.Create(ctx, &batchv1.JobRequest{Object: &batchv1.Job{
+		Metadata: tableMeta("migrate", nil),
+		Spec:     &batchv1.JobSpec{Completions: tableInt32(1), Template: jobTemplate}}}))
 	start := time.Now().Add(-time.Hour)
 	j.Status = &batchv1.JobStatus{Succeeded: 1, StartTime: timestamppb.New(start), CompletionTime: timestamppb.New(start.Add(42 * time.Second)),
 		Conditions: []*batchv1.JobCondition{{Type: "Complete", Status: "True"}}}
-	must[*batchv1.Job](t, "job status")(jobs.UpdateStatus(ctx, &batchv1.JobRequest{Object: j}))
+	tableMust[*batchv1.Job](t, "job status")(jobs.UpdateStatus(ctx, &batchv1.JobRequest{Object: j}))
 
 	holder := "node-1"
-	must[*coordinationv1.Lease](t, "create lease")(coordinationv1.NewLeaseServiceClient(e.conn).Create(ctx, &coordinationv1.LeaseRequest{Object: &coordinationv1.Lease{
-		Metadata: om("skiff-scheduler", nil), Spec: &coordinationv1.LeaseSpec{HolderIdentity: proto.String(holder), LeaseDurationSeconds: int32p(15)}}}))
+	tableMust[*coordinationv1.Lease](t, "create lease")(coordinationv1.NewLeaseServiceClient(e.conn).Create(ctx, &coordinationv1.LeaseRequest{Object: &coordinationv1.Lease{
+		Metadata: tableMeta("skiff-scheduler", nil), Spec: &coordinationv1.LeaseSpec{HolderIdentity: proto.String(holder), LeaseDurationSeconds: tableInt32(15)}}}))
 }
 
 // ageCell is what an AGE (or LAST SEEN) cell of a fixture made moments ago
@@ -423,7 +425,7 @@ web-1   1/1     Running     0          <age>   10.244.1.5   node-1   <none>     
 	}
 
 	t.Run("get jobs -o wide", func(t *testing.T) {
-		j := must[*batchv1.Job](t, "get job")(batchv1.NewJobServiceClient(e.conn).Get(tableCtx(t), &metav1.GetOptions{Namespace: "default", Name: "migrate"}))
+		j := tableMust[*batchv1.Job](t, "get job")(batchv1.NewJobServiceClient(e.conn).Get(tableCtx(t), &metav1.GetOptions{Namespace: "default", Name: "migrate"}))
 		assertTable(t, e.k.MustRun("get", "jobs", "-o", "wide"), `
 NAME      STATUS     COMPLETIONS   DURATION   AGE     CONTAINERS   IMAGES            SELECTOR
 migrate   Complete   1/1           42s        <age>   migrate      skiff/migrate:2   batch.kubernetes.io/controller-uid=`+j.GetMetadata().GetUid())
@@ -543,13 +545,13 @@ func TestGetWatch(t *testing.T) {
 
 			cms := corev1.NewConfigMapServiceClient(e.conn)
 			name := tc.name
-			created := must[*corev1.ConfigMap](t, "create configmap")(cms.Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
-				Metadata: om(name, nil), Data: map[string]string{"a": "1"}}}))
+			created := tableMust[*corev1.ConfigMap](t, "create configmap")(cms.Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
+				Metadata: tableMeta(name, nil), Data: map[string]string{"a": "1"}}}))
 			assertRow(t, next(), tc.prefix+name+"   1   <age>")
 			created.Data["b"] = "2"
-			must[*corev1.ConfigMap](t, "update configmap")(cms.Update(ctx, &corev1.ConfigMapRequest{Object: created}))
+			tableMust[*corev1.ConfigMap](t, "update configmap")(cms.Update(ctx, &corev1.ConfigMapRequest{Object: created}))
 			assertRow(t, next(), strings.Replace(tc.prefix, "ADDED", "MODIFIED", 1)+name+"   2   <age>")
-			must[*corev1.ConfigMap](t, "delete configmap")(cms.Delete(ctx, &metav1.DeleteOptions{Namespace: "default", Name: name}))
+			tableMust[*corev1.ConfigMap](t, "delete configmap")(cms.Delete(ctx, &metav1.DeleteOptions{Namespace: "default", Name: name}))
 			assertRow(t, next(), strings.Replace(tc.prefix, "ADDED", "DELETED", 1)+name+"   2   <age>")
 			if stderr.Len() > 0 {
 				t.Errorf("kubectl get -w wrote to stderr: %s", stderr.String())

@@ -133,8 +133,8 @@ func TestTableWatchWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	must[*corev1.ConfigMap](t, "create configmap")(corev1.NewConfigMapServiceClient(e.conn).Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
-		Metadata: om("watched", nil), Data: map[string]string{"k": "v"}}}))
+	tableMust[*corev1.ConfigMap](t, "create configmap")(corev1.NewConfigMapServiceClient(e.conn).Create(ctx, &corev1.ConfigMapRequest{Object: &corev1.ConfigMap{
+		Metadata: tableMeta("watched", nil), Data: map[string]string{"k": "v"}}}))
 	sc := bufio.NewScanner(resp.Body)
 	if !sc.Scan() {
 		t.Fatalf("watch ended: %v", sc.Err())
@@ -192,8 +192,8 @@ func TestWatchAnswersAtOnce(t *testing.T) {
 			t.Fatalf("initial event %v %s, %v; want ADDED %s", ev.GetType(), ev.GetObject().GetMetadata().GetName(), err, want)
 		}
 	}
-	must[*corev1.Pod](t, "create pod")(corev1.NewPodServiceClient(e.conn).Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
-		Metadata: om("later", nil), Spec: &corev1.PodSpec{Containers: []*corev1.Container{ctr("c", "busybox:1.36")}}}}))
+	tableMust[*corev1.Pod](t, "create pod")(corev1.NewPodServiceClient(e.conn).Create(ctx, &corev1.PodRequest{Object: &corev1.Pod{
+		Metadata: tableMeta("later", nil), Spec: &corev1.PodSpec{Containers: []*corev1.Container{tableContainer("c", "busybox:1.36")}}}}))
 	ev, err := st.Recv()
 	if err != nil || ev.GetType() != metav1.EventType_ADDED || ev.GetObject().GetMetadata().GetName() != "later" {
 		t.Fatalf("event after the initial ones: %v %s, %v; want ADDED later", ev.GetType(), ev.GetObject().GetMetadata().GetName(), err)
