@@ -3,6 +3,7 @@ module skiff.dev/e2e
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.18
 	github.com/google/go-containerregistry v0.22.1
 	github.com/spf13/cobra v1.10.2
 	go.etcd.io/etcd/client/v3 v3.7.3

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"sync"
+
+	"skiff.dev/proto/remotecommand"
 )
 
 // FakeExec stands in for a container runtime's exec in tests of what
@@ -22,7 +24,8 @@ type FakeExec struct {
 }
 
 // Exec is the executor, for Options.Exec.
-func (f *FakeExec) Exec(_ context.Context, ns, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
+func (f *FakeExec) Exec(_ context.Context, ns, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer, tty bool,
+	_ <-chan remotecommand.TerminalSize) (int, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, fmt.Sprintf("%s/%s/%s %v stdin=%v tty=%v", ns, pod, container, cmd, stdin != nil, tty))
 	f.mu.Unlock()

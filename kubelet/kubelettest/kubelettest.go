@@ -43,6 +43,9 @@ type Options struct {
 	PortForward server.PortForwardFunc
 	// Summary answers /stats/summary; nil answers 501.
 	Summary server.SummaryFunc
+	// ContainerRunning, when set, ends a followed log once it says the
+	// container stopped.
+	ContainerRunning server.ContainerRunning
 }
 
 // Server is a running kubelet API.
@@ -73,6 +76,7 @@ func Start(t testing.TB, opts Options) *Server {
 		LogRoot: root, PodLookup: opts.PodLookup, FollowPollInterval: 20 * time.Millisecond,
 		CertFile: opts.CertFile, KeyFile: opts.KeyFile, ClientCAFile: opts.ClientCAFile, Insecure: !secure, Exec: opts.Exec,
 		PortForward: opts.PortForward, Summary: opts.Summary,
+		ContainerRunning: opts.ContainerRunning,
 	})
 	if err != nil {
 		t.Fatalf("kubelettest: %v", err)

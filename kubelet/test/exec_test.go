@@ -54,7 +54,7 @@ func TestExec(t *testing.T) {
 		{name: "container not running", opts: remotecommand.Options{Container: "done", Command: []string{"/testserver", "--hostname"}, Stdout: true},
 			err: `container not running ("done")`},
 		{name: "no such container", opts: remotecommand.Options{Container: "nope", Command: []string{"/testserver", "--hostname"}, Stdout: true},
-			err: `container "nope" is not valid for pod "web"`},
+			err: `container nope is not valid for pod web`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.opts.Container == "" {

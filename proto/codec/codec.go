@@ -44,6 +44,15 @@ var intOrString = map[protoreflect.FullName]bool{
 	"skiff.apps.v1.RollingUpdateDaemonSet.max_unavailable":  true,
 }
 
+// microTime lists the Timestamp fields that Kubernetes types as
+// metav1.MicroTime, whose JSON has exactly six fractional digits
+// ("2026-03-04T05:06:07.000000Z"): client-go cannot read them otherwise.
+var microTime = map[protoreflect.FullName]bool{
+	"skiff.coordination.v1.LeaseSpec.acquire_time": true,
+	"skiff.coordination.v1.LeaseSpec.renew_time":   true,
+	"skiff.core.v1.Event.event_time":               true,
+}
+
 // alwaysWritten lists the fields Kubernetes writes even when zero (no
 // omitempty in its types), which scripts read without a default:
 // `jq .status.containerStatuses[].restartCount`. Besides these, a list's
@@ -62,15 +71,6 @@ var alwaysWritten = map[protoreflect.FullName]bool{
 	"skiff.apps.v1.DaemonSetStatus.number_ready":             true,
 	"skiff.apps.v1.ScaleStatus.replicas":                     true,
 	"skiff.meta.v1.Status.metadata":                          true,
-}
-
-// microTime lists the Timestamp fields that Kubernetes types as
-// metav1.MicroTime (six fractional digits); the others are metav1.Time,
-// whole seconds.
-var microTime = map[protoreflect.FullName]bool{
-	"skiff.core.v1.Event.event_time":               true,
-	"skiff.coordination.v1.LeaseSpec.acquire_time": true,
-	"skiff.coordination.v1.LeaseSpec.renew_time":   true,
 }
 
 // IsIntOrString reports whether fd is a field Kubernetes types as
@@ -97,6 +97,7 @@ type fieldInfo struct {
 	key         []byte // "jsonName":
 	always      bool
 	intOrString bool
+	microTime   bool
 }
 
 var fieldInfos sync.Map // protoreflect.MessageDescriptor -> []fieldInfo
@@ -109,7 +110,7 @@ func fieldsOf(md protoreflect.MessageDescriptor) []fieldInfo {
 	out := make([]fieldInfo, fds.Len())
 	for i := range out {
 		fd := fds.Get(i)
-		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()]}
+		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()], microTime: microTime[fd.FullName()]}
 	}
 	fieldInfos.Store(md, out)
 	return out

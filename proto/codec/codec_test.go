@@ -341,6 +341,32 @@ func BenchmarkDecodePod(b *testing.B) {
 	})
 }
 
+// TestMicroTime: the fields Kubernetes types as MicroTime are written with
+// exactly six fractional digits, as client-go reads them, and read back.
+func TestMicroTime(t *testing.T) {
+	lease := &coordinationv1.Lease{ApiVersion: "coordination.k8s.io/v1", Kind: "Lease",
+		Metadata: &metav1.ObjectMeta{Name: "l"},
+		Spec: &coordinationv1.LeaseSpec{
+			AcquireTime: timestamppb.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
+			RenewTime:   timestamppb.New(time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.UTC)),
+		}}
+	b, err := Marshal(lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"spec":{"acquireTime":"2026-03-04T05:06:07.000000Z","renewTime":"2026-03-04T05:06:07.123456Z"}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("Marshal = %s, want it to hold %s", b, want)
+	}
+	back := &coordinationv1.Lease{}
+	if err := Unmarshal(b, back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.GetSpec().GetRenewTime().AsTime(); !got.Equal(time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)) {
+		t.Errorf("renewTime read back as %v", got)
+	}
+}
+
 // TestTimes: times are written as Kubernetes writes them, whole seconds
 // for a metav1.Time (jq's fromdateiso8601 reads them), six fractional
 // digits for a metav1.MicroTime.

@@ -89,6 +89,8 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 			b, err = appendMap(b, fd, v.Map())
 		case fi.intOrString:
 			b = appendIntOrString(b, v.String())
+		case fi.microTime:
+			b, err = appendMicroTime(b, v.Message())
 		default:
 			b, err = appendSingular(b, fd, v)
 		}
@@ -250,6 +252,19 @@ func appendTimestamp(b []byte, m protoreflect.Message) ([]byte, error) {
 	b = append(b, '"')
 	b = append(b, x...)
 	return append(b, 'Z', '"'), nil
+}
+
+// appendMicroTime writes a Timestamp as Kubernetes writes a MicroTime:
+// RFC 3339 in UTC with exactly six fractional digits.
+func appendMicroTime(b []byte, m protoreflect.Message) ([]byte, error) {
+	fds := m.Descriptor().Fields()
+	t := time.Unix(m.Get(fds.ByName("seconds")).Int(), m.Get(fds.ByName("nanos")).Int()).UTC()
+	if t.Year() < 1 || t.Year() > 9999 {
+		return b, fmt.Errorf("invalid google.protobuf.Timestamp: %v out of range", t)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	return append(b, '"'), nil
 }
 
 const hexDigits = "0123456789abcdef"

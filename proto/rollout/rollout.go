@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	corev1 "skiff.dev/proto/core/v1"
 )
@@ -74,9 +75,55 @@ func WithoutHash(t *corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
 
 // EqualIgnoreHash compares templates ignoring the pod-template-hash label:
 // a ReplicaSet whose template equals its Deployment's this way runs the
-// Deployment's current revision.
+// Deployment's current revision. As Kubernetes' semantic equality of its
+// Go structs, a message that is set but holds nothing ("resources": {})
+// equals one not set: kubectl rollout undo sends the old ReplicaSet's
+// template with every empty struct written out, and must find that
+// ReplicaSet again rather than make a new one.
 func EqualIgnoreHash(a, b *corev1.PodTemplateSpec) bool {
-	return proto.Equal(WithoutHash(a), WithoutHash(b))
+	x, y := WithoutHash(a), WithoutHash(b)
+	dropEmpty(x.ProtoReflect())
+	dropEmpty(y.ProtoReflect())
+	return proto.Equal(x, y)
+}
+
+// dropEmpty clears the message fields of m that hold nothing, deepest
+// first, and reports whether m is empty then. Elements of lists and maps
+// stay (an empty element still counts).
+func dropEmpty(m protoreflect.Message) bool {
+	var clear []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			if fd.Message() != nil {
+				l := v.List()
+				for i := range l.Len() {
+					dropEmpty(l.Get(i).Message())
+				}
+			}
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					dropEmpty(mv.Message())
+					return true
+				})
+			}
+		case fd.Message() != nil:
+			if dropEmpty(v.Message()) {
+				clear = append(clear, fd)
+			}
+		}
+		return true
+	})
+	for _, fd := range clear {
+		m.Clear(fd)
+	}
+	empty := true
+	m.Range(func(protoreflect.FieldDescriptor, protoreflect.Value) bool {
+		empty = false
+		return false
+	})
+	return empty
 }
 
 // safeAlphabet is Kubernetes' rand.SafeEncodeString alphabet: no vowels,

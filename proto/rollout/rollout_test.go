@@ -62,3 +62,25 @@ func TestRevision(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualIgnoreHashEmptyMessages: kubectl rollout undo writes the old
+// template back with every empty struct spelled out ("resources": {},
+// "creationTimestamp": null); it is the same template, as in Kubernetes,
+// while a template with something inside still differs.
+func TestEqualIgnoreHashEmptyMessages(t *testing.T) {
+	a := tmpl("nginx", map[string]string{"app": "web"})
+	b := tmpl("nginx", map[string]string{"app": "web", PodTemplateHashLabel: "abc"})
+	b.Spec.Containers[0].Resources = &corev1.ResourceRequirements{}
+	b.Spec.Containers[0].ReadinessProbe = &corev1.Probe{}
+	if !EqualIgnoreHash(a, b) {
+		t.Error("a template with empty messages set must equal one without them")
+	}
+	if b.Spec.Containers[0].Resources == nil {
+		t.Error("EqualIgnoreHash changed its argument")
+	}
+	c := tmpl("nginx", map[string]string{"app": "web"})
+	c.Spec.Containers[0].Resources = &corev1.ResourceRequirements{Limits: map[string]string{"cpu": "1"}}
+	if EqualIgnoreHash(a, c) {
+		t.Error("a template with resources must differ from one without")
+	}
+}

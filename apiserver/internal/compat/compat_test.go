@@ -14,7 +14,7 @@ import (
 
 func testKinds(t *testing.T) []Kind {
 	t.Helper()
-	kinds, err := Kinds([]registry.Info{
+	kinds, err := OpenAPIKinds([]registry.Info{
 		{Version: "v1", Kind: "Pod", Resource: "pods", Singular: "pod", Namespaced: true, HasStatus: true},
 		{Version: "v1", Kind: "Service", Resource: "services", Singular: "service", Namespaced: true, HasStatus: true},
 		{Version: "v1", Kind: "Node", Resource: "nodes", Singular: "node", HasStatus: true},

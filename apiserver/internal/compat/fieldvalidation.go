@@ -49,7 +49,7 @@ func ValidateFields(directive string, body []byte, md protoreflect.MessageDescri
 	if !ok {
 		return out, nil
 	}
-	out.Unknown = prune(obj, md, "")
+	out.Unknown = pruneUnknown(obj, md, "")
 	if len(out.Unknown) == 0 || directive == FieldValidationStrict {
 		return out, nil
 	}
@@ -79,7 +79,7 @@ func StrictError(unknown []string) string {
 
 // prune deletes from obj the keys md has no field for and returns their
 // paths, depth first in key order (the order of kubectl's JSON).
-func prune(obj map[string]any, md protoreflect.MessageDescriptor, path string) []string {
+func pruneUnknown(obj map[string]any, md protoreflect.MessageDescriptor, path string) []string {
 	if md.FullName().Parent() == "google.protobuf" {
 		return nil
 	}
@@ -108,7 +108,7 @@ func prune(obj map[string]any, md protoreflect.MessageDescriptor, path string) [
 			items, _ := obj[k].([]any)
 			for i, item := range items {
 				if m, ok := item.(map[string]any); ok {
-					unknown = append(unknown, prune(m, fd.Message(), fmt.Sprintf("%s[%d]", p, i))...)
+					unknown = append(unknown, pruneUnknown(m, fd.Message(), fmt.Sprintf("%s[%d]", p, i))...)
 				}
 			}
 		case fd.IsMap() && fd.MapValue().Message() != nil:
@@ -120,12 +120,12 @@ func prune(obj map[string]any, md protoreflect.MessageDescriptor, path string) [
 			sort.Strings(mkeys)
 			for _, mk := range mkeys {
 				if m, ok := vals[mk].(map[string]any); ok {
-					unknown = append(unknown, prune(m, fd.MapValue().Message(), p+"["+mk+"]")...)
+					unknown = append(unknown, pruneUnknown(m, fd.MapValue().Message(), p+"["+mk+"]")...)
 				}
 			}
 		case !fd.IsList() && !fd.IsMap() && fd.Message() != nil:
 			if m, ok := obj[k].(map[string]any); ok {
-				unknown = append(unknown, prune(m, fd.Message(), p)...)
+				unknown = append(unknown, pruneUnknown(m, fd.Message(), p)...)
 			}
 		}
 	}

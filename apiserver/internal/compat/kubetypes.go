@@ -13,10 +13,10 @@ import (
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// scheme holds the k8s.io/api types of the kinds Skiff serves: they carry
+// kubeScheme holds the k8s.io/api types of the kinds Skiff serves: they carry
 // Kubernetes' patch strategies and merge keys (struct tags), which fields
 // are required (no omitempty) and Kubernetes' field documentation.
-var scheme = func() *runtime.Scheme {
+var kubeScheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
 		k8scorev1.AddToScheme, k8sappsv1.AddToScheme, k8sbatchv1.AddToScheme,
@@ -31,7 +31,7 @@ var scheme = func() *runtime.Scheme {
 
 // goType is the Go type of group/version/kind, nil when k8s.io/api has none.
 func goType(group, version, kind string) reflect.Type {
-	obj, err := scheme.New(k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind})
+	obj, err := kubeScheme.New(k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind})
 	if err != nil {
 		return nil
 	}

@@ -41,7 +41,7 @@ type Kind struct {
 }
 
 // Kinds finds the messages of the registry's kinds.
-func Kinds(infos []registry.Info) ([]Kind, error) {
+func OpenAPIKinds(infos []registry.Info) ([]Kind, error) {
 	var out []Kind
 	for _, i := range infos {
 		k := Kind{Info: i}
@@ -148,7 +148,7 @@ func (d docs) of(md protoreflect.MessageDescriptor, field string) string {
 }
 
 // schema is a JSON schema under construction.
-type schema = map[string]any
+type jsonSchema = map[string]any
 
 // flavor is the OpenAPI version a document is written for.
 type flavor int
@@ -169,24 +169,24 @@ func (f flavor) ref(name string) string {
 type builder struct {
 	f    flavor
 	docs docs
-	defs map[string]schema
+	defs map[string]jsonSchema
 }
 
 func newBuilder(f flavor, d docs) *builder {
-	return &builder{f: f, docs: d, defs: map[string]schema{}}
+	return &builder{f: f, docs: d, defs: map[string]jsonSchema{}}
 }
 
 // refTo is a property that refers to a definition, with its description
 // beside the reference (in v3 inside allOf, as Kubernetes writes it).
-func (b *builder) refTo(name, desc string) schema {
+func (b *builder) refTo(name, desc string) jsonSchema {
 	if b.f == v3 {
-		s := schema{"allOf": []any{schema{"$ref": b.f.ref(name)}}}
+		s := jsonSchema{"allOf": []any{jsonSchema{"$ref": b.f.ref(name)}}}
 		if desc != "" {
 			s["description"] = desc
 		}
 		return s
 	}
-	s := schema{"$ref": b.f.ref(name)}
+	s := jsonSchema{"$ref": b.f.ref(name)}
 	if desc != "" {
 		s["description"] = desc
 	}
@@ -196,14 +196,14 @@ func (b *builder) refTo(name, desc string) schema {
 // oneOf is a value of either type, as Kubernetes writes IntOrString and
 // Quantity: in v3 a oneOf (kubectl explain then names the type), in v2 a
 // string.
-func (b *builder) oneOf(s schema, types ...string) schema {
+func (b *builder) oneOf(s jsonSchema, types ...string) jsonSchema {
 	if b.f == v2 {
 		s["type"] = "string"
 		return s
 	}
 	var alts []any
 	for _, t := range types {
-		alts = append(alts, schema{"type": t})
+		alts = append(alts, jsonSchema{"type": t})
 	}
 	s["oneOf"] = alts
 	return s
@@ -223,11 +223,11 @@ func (b *builder) define(md protoreflect.MessageDescriptor, gt reflect.Type, gvk
 	}
 	switch name {
 	case defTime:
-		b.defs[name] = schema{"type": "string", "format": "date-time",
+		b.defs[name] = jsonSchema{"type": "string", "format": "date-time",
 			"description": "Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.  Wrappers are provided for many of the factory methods that the time package offers."}
 		return name
 	}
-	s := schema{"type": "object"}
+	s := jsonSchema{"type": "object"}
 	b.defs[name] = s // before the fields: messages may refer to themselves
 	desc := b.docs.of(md, "")
 	if desc == "" {
@@ -236,7 +236,7 @@ func (b *builder) define(md protoreflect.MessageDescriptor, gt reflect.Type, gvk
 	if desc != "" {
 		s["description"] = desc
 	}
-	props := schema{}
+	props := jsonSchema{}
 	var required []string
 	fds := md.Fields()
 	for i := range fds.Len() {
@@ -270,7 +270,7 @@ func gvkList(gvks []map[string]string) []any {
 
 // field is the schema of one field of md; sf is the Kubernetes Go field
 // of the same JSON name, in gt, when hasGo.
-func (b *builder) field(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, gt reflect.Type, sf reflect.StructField, hasGo bool) schema {
+func (b *builder) field(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, gt reflect.Type, sf reflect.StructField, hasGo bool) jsonSchema {
 	jn := fd.JSONName()
 	desc := b.docs.of(md, jn)
 	if desc == "" && hasGo {
@@ -280,15 +280,15 @@ func (b *builder) field(md protoreflect.MessageDescriptor, fd protoreflect.Field
 	if hasGo {
 		ft = sf.Type
 	}
-	var s schema
+	var s jsonSchema
 	switch {
 	case fd.IsList():
-		s = schema{"type": "array", "items": b.value(fd, elem(ft), "")}
+		s = jsonSchema{"type": "array", "items": b.value(fd, elem(ft), "")}
 		if desc != "" {
 			s["description"] = desc
 		}
 	case fd.IsMap():
-		s = schema{"type": "object", "additionalProperties": b.value(fd.MapValue(), mapElem(ft), "")}
+		s = jsonSchema{"type": "object", "additionalProperties": b.value(fd.MapValue(), mapElem(ft), "")}
 		if desc != "" {
 			s["description"] = desc
 		}
@@ -308,11 +308,11 @@ func (b *builder) field(md protoreflect.MessageDescriptor, fd protoreflect.Field
 
 // value is the schema of one value of fd (an element of a list, the value
 // of a map), with gt its Kubernetes Go type when known.
-func (b *builder) value(fd protoreflect.FieldDescriptor, gt reflect.Type, desc string) schema {
+func (b *builder) value(fd protoreflect.FieldDescriptor, gt reflect.Type, desc string) jsonSchema {
 	for gt != nil && gt.Kind() == reflect.Pointer {
 		gt = gt.Elem()
 	}
-	var s schema
+	var s jsonSchema
 	switch fd.Kind() {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		name := b.define(fd.Message(), structType(gt))
@@ -320,31 +320,31 @@ func (b *builder) value(fd protoreflect.FieldDescriptor, gt reflect.Type, desc s
 	case protoreflect.StringKind:
 		switch {
 		case codec.IsIntOrString(fd) || gt != nil && gt.Name() == "IntOrString":
-			b.defs[defIntOrString] = b.oneOf(schema{"format": "int-or-string", "x-kubernetes-int-or-string": true,
+			b.defs[defIntOrString] = b.oneOf(jsonSchema{"format": "int-or-string", "x-kubernetes-int-or-string": true,
 				"description": "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number."},
 				"integer", "string")
 			return b.refTo(defIntOrString, desc)
 		case gt != nil && gt.Name() == "Quantity":
-			b.defs[defQuantity] = b.oneOf(schema{
+			b.defs[defQuantity] = b.oneOf(jsonSchema{
 				"description": "Quantity is a fixed-point representation of a number: a plain number (2, 0.5), an SI suffix (250m, 1k, 1M) or a binary one (128Mi, 1Gi)."},
 				"string", "number")
 			return b.refTo(defQuantity, desc)
 		}
-		s = schema{"type": "string"}
+		s = jsonSchema{"type": "string"}
 	case protoreflect.BoolKind:
-		s = schema{"type": "boolean"}
+		s = jsonSchema{"type": "boolean"}
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind, protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		s = schema{"type": "integer", "format": "int32"}
+		s = jsonSchema{"type": "integer", "format": "int32"}
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		s = schema{"type": "integer", "format": "int64"}
+		s = jsonSchema{"type": "integer", "format": "int64"}
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
-		s = schema{"type": "number", "format": "double"}
+		s = jsonSchema{"type": "number", "format": "double"}
 	case protoreflect.BytesKind:
-		s = schema{"type": "string", "format": "byte"}
+		s = jsonSchema{"type": "string", "format": "byte"}
 	case protoreflect.EnumKind:
-		s = schema{"type": "string"}
+		s = jsonSchema{"type": "string"}
 	default:
-		s = schema{}
+		s = jsonSchema{}
 	}
 	if desc != "" {
 		s["description"] = desc
@@ -370,8 +370,8 @@ func gvk(group, version, kind string) map[string]string {
 // its kind (x-kubernetes-group-version-kind) and, for writes, the
 // fieldValidation parameter kubectl looks for before it leaves
 // validation to the server.
-func (b *builder) paths(kinds []Kind) schema {
-	out := schema{}
+func (b *builder) paths(kinds []Kind) jsonSchema {
+	out := jsonSchema{}
 	for _, k := range kinds {
 		prefix, _ := gvPath(k.Group, k.Version)
 		obj := b.define(k.Message, k.goType, gvk(k.Group, k.Version, k.Kind))
@@ -379,11 +379,11 @@ func (b *builder) paths(kinds []Kind) schema {
 		kg := gvk(k.Group, k.Version, k.Kind)
 		coll := prefix + "/" + k.Resource
 		if k.Namespaced {
-			out[coll] = schema{"get": b.op("list"+k.Kind+"ForAllNamespaces", "list", kg, list, nil)}
+			out[coll] = jsonSchema{"get": b.op("list"+k.Kind+"ForAllNamespaces", "list", kg, list, nil)}
 			coll = prefix + "/namespaces/{namespace}/" + k.Resource
 		}
 		item := coll + "/{name}"
-		out[coll] = schema{
+		out[coll] = jsonSchema{
 			"get":  b.op("list"+k.Kind, "list", kg, list, nil),
 			"post": b.op("create"+k.Kind, "post", kg, obj, []string{"application/json", "application/yaml"}),
 		}
@@ -405,8 +405,8 @@ func (b *builder) paths(kinds []Kind) schema {
 	return out
 }
 
-func (b *builder) itemOps(kind, sub string, kg map[string]string, obj string) schema {
-	ops := schema{
+func (b *builder) itemOps(kind, sub string, kg map[string]string, obj string) jsonSchema {
+	ops := jsonSchema{
 		"get":   b.op("read"+kind+sub, "get", kg, obj, nil),
 		"put":   b.op("replace"+kind+sub, "put", kg, obj, []string{"application/json", "application/yaml"}),
 		"patch": b.op("patch"+kind+sub, "patch", kg, obj, []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}),
@@ -417,8 +417,8 @@ func (b *builder) itemOps(kind, sub string, kg map[string]string, obj string) sc
 	return ops
 }
 
-func (b *builder) op(id, action string, kg map[string]string, result string, consumes []string) schema {
-	op := schema{
+func (b *builder) op(id, action string, kg map[string]string, result string, consumes []string) jsonSchema {
+	op := jsonSchema{
 		"operationId":                     id,
 		"x-kubernetes-action":             action,
 		"x-kubernetes-group-version-kind": kg,
@@ -431,35 +431,35 @@ func (b *builder) op(id, action string, kg map[string]string, result string, con
 			{"fieldValidation", "fieldValidation instructs the server on how to handle objects in the request containing unknown fields: Ignore drops them, Warn drops them with a warning for each, Strict (the default) fails the request with an error naming each."},
 		} {
 			if b.f == v3 {
-				params = append(params, schema{"name": p.name, "in": "query", "description": p.desc, "schema": schema{"type": "string", "uniqueItems": true}})
+				params = append(params, jsonSchema{"name": p.name, "in": "query", "description": p.desc, "schema": jsonSchema{"type": "string", "uniqueItems": true}})
 			} else {
-				params = append(params, schema{"name": p.name, "in": "query", "description": p.desc, "type": "string", "uniqueItems": true})
+				params = append(params, jsonSchema{"name": p.name, "in": "query", "description": p.desc, "type": "string", "uniqueItems": true})
 			}
 		}
-		body := schema{"$ref": b.f.ref(result)}
+		body := jsonSchema{"$ref": b.f.ref(result)}
 		if action == "patch" {
-			body = schema{"type": "object"}
+			body = jsonSchema{"type": "object"}
 		}
 		if b.f == v3 {
-			content := schema{}
+			content := jsonSchema{}
 			for _, c := range consumes {
-				content[c] = schema{"schema": body}
+				content[c] = jsonSchema{"schema": body}
 			}
-			op["requestBody"] = schema{"content": content, "required": true}
+			op["requestBody"] = jsonSchema{"content": content, "required": true}
 		} else {
 			op["consumes"] = consumes
-			params = append(params, schema{"name": "body", "in": "body", "required": true, "schema": body})
+			params = append(params, jsonSchema{"name": "body", "in": "body", "required": true, "schema": body})
 		}
 	}
 	if params != nil {
 		op["parameters"] = params
 	}
-	res := schema{"$ref": b.f.ref(result)}
+	res := jsonSchema{"$ref": b.f.ref(result)}
 	if b.f == v3 {
-		op["responses"] = schema{"200": schema{"description": "OK", "content": schema{"application/json": schema{"schema": res}, "application/yaml": schema{"schema": res}}}}
+		op["responses"] = jsonSchema{"200": jsonSchema{"description": "OK", "content": jsonSchema{"application/json": jsonSchema{"schema": res}, "application/yaml": jsonSchema{"schema": res}}}}
 	} else {
 		op["produces"] = []string{"application/json", "application/yaml"}
-		op["responses"] = schema{"200": schema{"description": "OK", "schema": res}}
+		op["responses"] = jsonSchema{"200": jsonSchema{"description": "OK", "schema": res}}
 	}
 	return op
 }
@@ -484,10 +484,10 @@ type v3Doc struct {
 func NewOpenAPI(kinds []Kind, version string) (*OpenAPI, error) {
 	d := loadDocs()
 	o := &OpenAPI{v3: map[string]v3Doc{}}
-	info := schema{"title": "Skiff", "version": version}
+	info := jsonSchema{"title": "Skiff", "version": version}
 
 	b := newBuilder(v2, d)
-	doc := schema{"swagger": "2.0", "info": info, "paths": b.paths(kinds), "definitions": b.defs}
+	doc := jsonSchema{"swagger": "2.0", "info": info, "paths": b.paths(kinds), "definitions": b.defs}
 	var err error
 	if o.v2JSON, err = json.Marshal(doc); err != nil {
 		return nil, fmt.Errorf("openapi v2: %w", err)
@@ -507,20 +507,20 @@ func NewOpenAPI(kinds []Kind, version string) (*OpenAPI, error) {
 		_, key := gvPath(k.Group, k.Version)
 		byGV[key] = append(byGV[key], k)
 	}
-	index := schema{}
+	index := jsonSchema{}
 	for key, ks := range byGV {
 		b := newBuilder(v3, d)
 		paths := b.paths(ks)
-		doc := schema{"openapi": "3.0.0", "info": info, "paths": paths, "components": schema{"schemas": b.defs}}
+		doc := jsonSchema{"openapi": "3.0.0", "info": info, "paths": paths, "components": jsonSchema{"schemas": b.defs}}
 		body, err := json.Marshal(doc)
 		if err != nil {
 			return nil, fmt.Errorf("openapi v3 %s: %w", key, err)
 		}
 		h := hash(body)
 		o.v3[key] = v3Doc{body: body, hash: h}
-		index[key] = schema{"serverRelativeURL": "/openapi/v3/" + key + "?hash=" + h}
+		index[key] = jsonSchema{"serverRelativeURL": "/openapi/v3/" + key + "?hash=" + h}
 	}
-	if o.v3Index, err = json.Marshal(schema{"paths": index}); err != nil {
+	if o.v3Index, err = json.Marshal(jsonSchema{"paths": index}); err != nil {
 		return nil, err
 	}
 	return o, nil

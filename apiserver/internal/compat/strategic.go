@@ -15,7 +15,7 @@ import (
 // $setElementOrder and $deleteFromPrimitiveList directives work as in
 // Kubernetes. The result is JSON for the same codec to decode.
 func StrategicMergePatch(doc, patch []byte, group, version, kind string) ([]byte, error) {
-	obj, err := scheme.New(k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind})
+	obj, err := kubeScheme.New(k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind})
 	if err != nil {
 		return nil, fmt.Errorf("no strategic merge patch for %s: %w", kind, err)
 	}
@@ -25,5 +25,5 @@ func StrategicMergePatch(doc, patch []byte, group, version, kind string) ([]byte
 // HasStrategicMergePatch tells whether kind can be patched with a strategic
 // merge patch.
 func HasStrategicMergePatch(group, version, kind string) bool {
-	return scheme.Recognizes(k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind})
+	return kubeScheme.Recognizes(k8sschema.GroupVersionKind{Group: group, Version: version, Kind: kind})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -54,6 +55,9 @@ func (c *Client) ProxyPortForward(w http.ResponseWriter, r *http.Request, pod *c
 // proxyStream passes an upgrade request through to path on the kubelet of
 // the pod's node, and then the connection both ways.
 func (c *Client) proxyStream(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, path string, q url.Values, what string, fields ...zap.Field) error {
+	if err := websocketUpgrade(r); err != nil {
+		return err
+	}
 	addr, err := c.kubeletAddress(r.Context(), pod, what)
 	if err != nil {
 		return err
@@ -119,4 +123,28 @@ func (c *Client) proxy(w http.ResponseWriter, r *http.Request, node, addr string
 	}
 	p.ServeHTTP(w, r)
 	return proxyErr
+}
+
+// websocketUpgrade checks that r asks to switch to the websocket protocol,
+// the only one the kubelet's exec speaks; anything else (SPDY, which
+// kubectl uses with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, or no upgrade
+// at all) gets a clear 400 before the kubelet is called.
+func websocketUpgrade(r *http.Request) error {
+	upgrade := r.Header.Get("Upgrade")
+	connUpgrade := false
+	for _, v := range r.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			connUpgrade = connUpgrade || strings.EqualFold(strings.TrimSpace(tok), "upgrade")
+		}
+	}
+	if connUpgrade && strings.EqualFold(upgrade, "websocket") {
+		return nil
+	}
+	asked := "no protocol upgrade"
+	if upgrade != "" {
+		asked = "an upgrade to " + upgrade
+	}
+	return apierrors.BadRequest("exec and port-forward speak the websocket protocols %s: this request asks for %s "+
+		"(SPDY is not supported; kubectl 1.30 and later use websockets unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)",
+		strings.Join(remotecommand.Protocols, " and "), asked)
 }

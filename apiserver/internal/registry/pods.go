@@ -237,5 +237,5 @@ func logContainer(pod *corev1.Pod, name string) (string, error) {
 	if slices.Contains(names, name) || slices.Contains(inits, name) {
 		return name, nil
 	}
-	return "", apierrors.BadRequest("container %q is not valid for pod %q", name, podName)
+	return "", apierrors.BadRequest("container %s is not valid for pod %s", name, podName)
 }

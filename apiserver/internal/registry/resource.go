@@ -756,8 +756,18 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	if err != nil {
 		return apierrors.BadRequest("%v", err)
 	}
-	answered := false
-	if from == 0 {
+	if errs := validateWatchOptions(opts); len(errs) > 0 {
+		return apierrors.Invalid("ListOptions", "", errs)
+	}
+	// Without a resourceVersion a watch starts with the current objects,
+	// as ADDED events; sendInitialEvents says so explicitly (and ends them
+	// with a bookmark), or, false, starts from now without them.
+	initial := from == 0
+	if opts.SendInitialEvents != nil {
+		initial = opts.GetSendInitialEvents()
+	}
+	switch {
+	case initial:
 		page, err := r.deps.Store.List(ctx, r.listPrefix(opts.GetNamespace()), "", 0, nil)
 		if err != nil {
 			return r.storageErr(err, "")
@@ -770,23 +780,33 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 			if err := stream.Send(newEventOf[EV](metav1.EventType_ADDED, obj)); err != nil {
 				return err
 			}
-			answered = true
 		}
 		from = page.Revision
+		if opts.GetSendInitialEvents() {
+			bm := r.newObject()
+			setTypeMeta(bm, r.APIVersion(), r.Kind)
+			metaOf(bm).ResourceVersion = storage.FormatRev(from)
+			metaOf(bm).Annotations = map[string]string{InitialEventsEndAnnotation: "true"}
+			if err := stream.Send(newEventOf[EV](metav1.EventType_BOOKMARK, bm)); err != nil {
+				return err
+			}
+		}
+	case from == 0:
+		select {
+		case <-r.cacher.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		from = r.cacher.Revision()
 	}
 	w, err := r.cacher.Watch(ctx, from)
 	if err != nil {
 		return r.storageErr(err, "")
 	}
 	defer w.Stop()
-	// The watch is established: answer now, as Kubernetes does, so that a
-	// client's Watch call returns before the first change (an event sent
-	// has answered already).
-	if !answered {
-		if err := stream.SendHeader(nil); err != nil {
-			return err
-		}
-	}
+	// Established: clients may wait for the headers before they write
+	// what they watch for. An error means they are out already.
+	_ = stream.SendHeader(nil)
 	last := from
 	for {
 		nctx, cancel := context.WithTimeout(ctx, r.deps.BookmarkInterval)
@@ -829,39 +849,59 @@ func (r *Resource[T, L, EV, R]) Watch(opts *metav1.ListOptions, stream grpc.Serv
 	}
 }
 
-// WatchFunc is a kind's watch for the REST front: each event goes to send.
-type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error
+// InitialEventsEndAnnotation marks the BOOKMARK that ends the initial
+// events of a watch with sendInitialEvents (Kubernetes' watch-list).
+const InitialEventsEndAnnotation = "k8s.io/initial-events-end"
+
+// validateWatchOptions checks sendInitialEvents and resourceVersionMatch of
+// a watch as Kubernetes does.
+func validateWatchOptions(opts *metav1.ListOptions) field.ErrorList {
+	var errs field.ErrorList
+	match := opts.GetResourceVersionMatch()
+	if opts.SendInitialEvents == nil {
+		if match != "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+		}
+		return errs
+	}
+	if match != "NotOlderThan" {
+		errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+	}
+	if !opts.GetAllowWatchBookmarks() {
+		errs = append(errs, field.Forbidden(field.NewPath("allowWatchBookmarks"), "sendInitialEvents requires setting allowWatchBookmarks to true"))
+	}
+	return errs
+}
+
+// WatchFunc is a kind's watch for the REST front: each event goes to
+// send; started is called once the watch is established, before any
+// event may come, so the front can answer its headers (client-go waits
+// for them).
+type WatchFunc func(ctx context.Context, opts *metav1.ListOptions, started func(), send func(proto.Message) error) error
 
 // sendStream adapts a send function to the generated stream type so REST
 // watches run the same Watch as gRPC ones. Only Context and Send are used.
 type sendStream[EV any] struct {
 	grpc.ServerStream
-	ctx  context.Context
-	send func(proto.Message) error
+	ctx     context.Context
+	started func()
+	send    func(proto.Message) error
 }
 
 func (s *sendStream[EV]) Context() context.Context { return s.ctx }
 func (s *sendStream[EV]) Send(ev *EV) error        { return s.send(any(ev).(proto.Message)) }
 
-// SendHeader tells the REST front that the watch is established.
+// SendHeader is how Watch says that it is established.
 func (s *sendStream[EV]) SendHeader(metadata.MD) error {
-	if started, ok := s.ctx.Value(watchStartedKey{}).(func()); ok {
-		started()
+	if s.started != nil {
+		s.started()
 	}
 	return nil
 }
 
-type watchStartedKey struct{}
-
-// WithWatchStarted returns ctx for a REST watch that calls started once the
-// watch is established, before its first event.
-func WithWatchStarted(ctx context.Context, started func()) context.Context {
-	return context.WithValue(ctx, watchStartedKey{}, started)
-}
-
 // RESTWatch is the kind's watch for the REST front.
 func (r *Resource[T, L, EV, R]) RESTWatch() WatchFunc {
-	return func(ctx context.Context, opts *metav1.ListOptions, send func(proto.Message) error) error {
-		return r.Watch(opts, &sendStream[EV]{ctx: ctx, send: send})
+	return func(ctx context.Context, opts *metav1.ListOptions, started func(), send func(proto.Message) error) error {
+		return r.Watch(opts, &sendStream[EV]{ctx: ctx, started: started, send: send})
 	}
 }

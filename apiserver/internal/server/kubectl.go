@@ -16,7 +16,7 @@ import (
 
 // newOpenAPI builds the /openapi/v2 and /openapi/v3 documents of reg's kinds.
 func newOpenAPI(reg *registry.Registry, v *metav1.Version) (*compat.OpenAPI, error) {
-	kinds, err := compat.Kinds(reg.Infos())
+	kinds, err := compat.OpenAPIKinds(reg.Infos())
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 
 	"skiff.dev/apiserver/internal/apierrors"
 	"skiff.dev/apiserver/internal/compat"
-	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/proto/codec"
 	corev1 "skiff.dev/proto/core/v1"
 	metav1 "skiff.dev/proto/meta/v1"
@@ -74,17 +73,18 @@ func parsePath(p string) (restTarget, bool) {
 }
 
 // watch streams a REST watch: one JSON event per line, flushed as it comes,
-// {"type":"ADDED","object":{...}}; a failure ends the stream with an ERROR
-// event carrying a Status, as Kubernetes does.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, table *compat.TableFormat) {
+// {"type":"ADDED","object":{...}}, or with media protobuf the length-
+// prefixed frames of Kubernetes' protobuf watch; a failure ends the stream
+// with an ERROR event carrying a Status, as Kubernetes does.
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, table *compat.TableFormat, media string) {
 	watch, ok := s.reg.Watch(t.group, t.resource)
 	if !ok || t.sub != "" {
-		writeError(w, apierrors.NotFound("path", r.URL.Path))
+		writeErrorAs(w, media, apierrors.NotFound("path", r.URL.Path))
 		return
 	}
 	opts := &metav1.ListOptions{}
 	if err := gwruntime.PopulateQueryParameters(opts, r.URL.Query(), utilities.NewDoubleArray(nil)); err != nil {
-		writeError(w, apierrors.BadRequest("invalid query: %v", err))
+		writeErrorAs(w, media, apierrors.BadRequest("invalid query: %v", err))
 		return
 	}
 	opts.Namespace = t.namespace
@@ -95,24 +95,25 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, tab
 		}
 		opts.FieldSelector = sel
 	}
+	contentType, encode := watchEncoder(media)
 	flusher, _ := w.(http.Flusher)
 	started := false
 	start := func() {
 		if !started {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", contentType)
 			w.Header().Set("Transfer-Encoding", "chunked")
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
 	}
 	var buf []byte
-	ctx := registry.WithWatchStarted(r.Context(), func() {
+	established := func() {
 		start()
 		if flusher != nil {
 			flusher.Flush()
 		}
-	})
-	err := watch(ctx, opts, func(ev proto.Message) error {
+	}
+	err := watch(r.Context(), opts, established, func(ev proto.Message) error {
 		var b []byte
 		var err error
 		if table != nil {
@@ -123,9 +124,13 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, tab
 		if err != nil {
 			return err
 		}
-		buf = append(b, '\n')
+		buf = b
+		out, err := encode(b)
+		if err != nil {
+			return err
+		}
 		start()
-		if _, err := w.Write(buf); err != nil {
+		if _, err := w.Write(out); err != nil {
 			return err
 		}
 		if flusher != nil {
@@ -137,12 +142,14 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t restTarget, tab
 		return
 	}
 	if !started {
-		writeError(w, err)
+		writeErrorAs(w, media, err)
 		return
 	}
 	st, _ := apierrors.ToStatus(err)
 	b, _ := codec.Marshal(st)
-	_, _ = w.Write([]byte(`{"type":"ERROR","object":` + string(b) + "}\n"))
+	if out, err := encode([]byte(`{"type":"ERROR","object":` + string(b) + "}")); err == nil {
+		_, _ = w.Write(out)
+	}
 }
 
 // podLog streams pods/{name}/log as plain text.

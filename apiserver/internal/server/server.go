@@ -27,6 +27,7 @@ import (
 	"skiff.dev/apiserver/internal/apierrors"
 	"skiff.dev/apiserver/internal/authn"
 	"skiff.dev/apiserver/internal/authz"
+	"skiff.dev/apiserver/internal/compat"
 	"skiff.dev/apiserver/internal/registry"
 	appsv1 "skiff.dev/proto/apps/v1"
 	batchv1 "skiff.dev/proto/batch/v1"
@@ -205,6 +206,18 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 	if refuseDryRun(w, r) {
 		return
 	}
+	media := ""
+	if t, ok := parsePath(r.URL.Path); ok && !t.discovery && !t.groupDiscovery && t.sub != "log" && t.sub != "exec" {
+		if media, ok = negotiate(w, r); !ok {
+			return
+		}
+		streams := r.Method == http.MethodGet && (t.watch || t.name == "" && isTrue(r.URL.Query().Get("watch")))
+		if media == compat.MediaProtobuf && !streams { // a watch writes its own frames
+			p := &protobufWriter{w: w}
+			defer p.finish()
+			w = p
+		}
+	}
 	if r.Method == http.MethodGet {
 		if t, ok := parsePath(r.URL.Path); ok {
 			table, ok := negotiateTable(w, r, t)
@@ -217,7 +230,7 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 				return
 			case t.watch || isTrue(r.URL.Query().Get("watch")):
 				if t.name == "" || t.watch {
-					s.watch(w, r, t, table)
+					s.watch(w, r, t, table, media)
 					return
 				}
 			case t.sub == "log" && t.resource == "pods":

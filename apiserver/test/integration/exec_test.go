@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +116,29 @@ func TestPodExec(t *testing.T) {
 			}
 		})
 	}
+
+	// kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false asks for SPDY,
+	// which Skiff does not speak: a clear 400 says so before the kubelet
+	// is called.
+	t.Run("SPDY", func(t *testing.T) {
+		u := e.srv.URL + "/api/v1/namespaces/" + ns + "/pods/web/exec?" + remotecommand.Options{Command: []string{"ls"}, Stdout: true}.Query().Encode()
+		req, _ := http.NewRequestWithContext(ctxT(t), http.MethodPost, u, nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "SPDY/3.1")
+		req.Header.Set("X-Stream-Protocol-Version", "v4.channel.k8s.io")
+		before := rt.Last()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		want := "exec and port-forward speak the websocket protocols v5.channel.k8s.io and v4.channel.k8s.io: this request asks for an upgrade to SPDY/3.1 (SPDY is not supported"
+		if resp.StatusCode != 400 || !strings.Contains(string(b), want) {
+			t.Errorf("SPDY exec: %d %s, want 400 and %q", resp.StatusCode, b, want)
+		}
+		if got := rt.Last(); got != before {
+			t.Errorf("the kubelet ran %q", got)
+		}
+	})
 }

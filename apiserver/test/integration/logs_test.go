@@ -145,7 +145,7 @@ func TestPodLogs(t *testing.T) {
 	}{
 		{"several containers, none named", "multi", "", 400, "BadRequest",
 			[]string{"a container name must be specified for pod multi, choose one of: [a b] or one of the init containers: [setup]"}},
-		{"unknown container", "multi", "?container=x", 400, "BadRequest", []string{`container "x" is not valid for pod "multi"`}},
+		{"unknown container", "multi", "?container=x", 400, "BadRequest", []string{`container x is not valid for pod multi`}},
 		{"no previous container", "multi", "?container=a&previous=true", 404, "NotFound",
 			[]string{`previous terminated container "a" in pod "multi" not found`}},
 		{"no log on the node", "nolog", "", 404, "NotFound", []string{`pod "nolog" in namespace "` + ns + `" not found on this node`}},

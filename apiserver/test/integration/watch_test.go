@@ -65,38 +65,42 @@ func watchREST(t *testing.T, e *env, path string) <-chan ev {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	ch := make(chan ev, 100)
-	go func() {
-		defer close(ch)
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			var st map[string]any
-			_ = json.NewDecoder(resp.Body).Decode(&st)
-			ch <- ev{typ: fmt.Sprint(resp.StatusCode), err: fmt.Errorf("HTTP %d reason %v: %v", resp.StatusCode, st["reason"], st["message"]), val: fmt.Sprint(st["reason"])}
+	go readWatchEvents(resp, ch)
+	return ch
+}
+
+// readWatchEvents sends the events of a REST watch answer to ch, then
+// closes it; a refusal is one event carrying the status and its reason.
+func readWatchEvents(resp *http.Response, ch chan<- ev) {
+	defer close(ch)
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		var st map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		ch <- ev{typ: fmt.Sprint(resp.StatusCode), err: fmt.Errorf("HTTP %d reason %v: %v", resp.StatusCode, st["reason"], st["message"]), val: fmt.Sprint(st["reason"])}
+		return
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	for sc.Scan() {
+		var m struct {
+			Type   string         `json:"type"`
+			Object map[string]any `json:"object"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			ch <- ev{err: fmt.Errorf("line %q is not a JSON event: %v", sc.Text(), err)}
 			return
 		}
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 4<<20)
-		for sc.Scan() {
-			var m struct {
-				Type   string         `json:"type"`
-				Object map[string]any `json:"object"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				ch <- ev{err: fmt.Errorf("line %q is not a JSON event: %v", sc.Text(), err)}
-				return
-			}
-			if m.Type == "ERROR" {
-				ch <- ev{typ: "ERROR", val: fmt.Sprint(m.Object["reason"]), err: fmt.Errorf("ERROR event: %v", m.Object)}
-				continue
-			}
-			name, _ := dig(m.Object, "metadata", "name").(string)
-			val, _ := dig(m.Object, "data", "v").(string)
-			rv, _ := dig(m.Object, "metadata", "resourceVersion").(string)
-			ch <- ev{typ: m.Type, name: name, val: val, rv: rv}
+		if m.Type == "ERROR" {
+			ch <- ev{typ: "ERROR", val: fmt.Sprint(m.Object["reason"]), err: fmt.Errorf("ERROR event: %v", m.Object)}
+			continue
 		}
-		ch <- ev{err: fmt.Errorf("stream ended: %v", sc.Err())}
-	}()
-	return ch
+		name, _ := dig(m.Object, "metadata", "name").(string)
+		val, _ := dig(m.Object, "data", "v").(string)
+		rv, _ := dig(m.Object, "metadata", "resourceVersion").(string)
+		ch <- ev{typ: m.Type, name: name, val: val, rv: rv}
+	}
+	ch <- ev{err: fmt.Errorf("stream ended: %v", sc.Err())}
 }
 
 // expectEvents reads len(want) events (skipping bookmarks) and compares them.

@@ -136,7 +136,7 @@ func TestLogs(t *testing.T) {
 		{[]string{"logs", "web", "--limit-bytes", "5"}, "one\nt", ""},
 		{[]string{"logs", "multi", "-c", "b"}, "from b\n", ""},
 		{[]string{"logs", "multi"}, "", "Error from server (BadRequest): a container name must be specified for pod multi, choose one of: [a b]\n"},
-		{[]string{"logs", "multi", "-c", "x"}, "", "Error from server (BadRequest): container \"x\" is not valid for pod \"multi\"\n"},
+		{[]string{"logs", "multi", "-c", "x"}, "", "Error from server (BadRequest): container x is not valid for pod multi\n"},
 		{[]string{"logs", "multi", "-c", "a", "--previous"}, "",
 			"Error from server (NotFound): previous terminated container \"a\" in pod \"multi\" not found\n"},
 		{[]string{"logs", "nope"}, "", "Error from server (NotFound): pods \"nope\" not found\n"},

@@ -21,6 +21,8 @@
 //	--hostname     prints the hostname
 //	--cat          copies stdin to stdout
 //	--exit-now=N   writes "out" to stdout and "err" to stderr, exits N
+//	--winsize      prints the size of its terminal (stdin) as "ROWS COLS",
+//	               once it has one (exec -it sends it), within 30 s
 //
 // Called as tar or test (the image's /bin/tar and /bin/test are links to
 // it), it is a small tar and test with the forms `kubectl cp` runs (tar.go).
@@ -41,6 +43,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -77,6 +81,7 @@ func main() {
 	cat := flag.Bool("cat", false, "copy stdin to stdout and exit")
 	exitNow := flag.Int("exit-now", -1, `write "out" to stdout and "err" to stderr and exit with this code`)
 	spin := flag.Int("spin-percent", 0, "keep this share (1-100) of one CPU busy, for `top`")
+	winsize := flag.Bool("winsize", false, `print the terminal's size as "ROWS COLS" once it has one, and exit`)
 	flag.Parse()
 	switch {
 	case *hostname:
@@ -93,6 +98,22 @@ func main() {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	case *winsize:
+		// A terminal starts 0x0 until the exec's first resize arrives.
+		for range 300 {
+			ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+			if err != nil {
+				fmt.Println("winsize:", err)
+				os.Exit(1)
+			}
+			if ws.Row > 0 && ws.Col > 0 {
+				fmt.Printf("%d %d\n", ws.Row, ws.Col)
+				os.Exit(0)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Println("winsize: the terminal has no size")
+		os.Exit(1)
 	case *exitNow >= 0:
 		fmt.Println("out")
 		fmt.Fprintln(os.Stderr, "err")

@@ -99,7 +99,7 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 		NodeName: cfg.NodeName, Running: k.Manager.Running, CgroupPath: k.Runtime.CgroupPath,
 	})
 	api, err := server.New(lg.Named("api"), server.Config{
-		LogRoot: cfg.PodLogDir, PodLookup: k.Lookup, Exec: k.Manager.Exec,
+		LogRoot: cfg.PodLogDir, PodLookup: k.Lookup, Exec: k.Manager.Exec, ContainerRunning: k.Manager.ContainerRunning,
 		PortForward: k.Manager.PortForward, Summary: summary.Summary,
 		CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSPrivateKeyFile, ClientCAFile: cfg.ClientCAFile, Insecure: cfg.InsecureHTTP,
 	})

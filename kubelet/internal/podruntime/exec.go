@@ -12,6 +12,8 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	"go.uber.org/zap"
+
+	"skiff.dev/proto/remotecommand"
 )
 
 // Stdio are an exec's streams; nil ones are not connected (the process
@@ -21,6 +23,10 @@ type Stdio struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	TTY            bool
+	// Resize, with TTY, brings the caller's terminal sizes, which the
+	// process's terminal takes on as they come (kubectl exec -it sends
+	// its own at the start and on every change).
+	Resize <-chan remotecommand.TerminalSize
 }
 
 // ioDrainTimeout bounds the wait for an exec's output after its process
@@ -100,6 +106,25 @@ func (r *Runtime) Exec(ctx context.Context, c *Container, args []string, stdio S
 	}
 	if err := proc.Start(ctx); err != nil {
 		return fail(err)
+	}
+	if stdio.TTY && stdio.Resize != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case sz, ok := <-stdio.Resize:
+					if !ok {
+						return
+					}
+					if err := proc.Resize(dctx, uint32(sz.Width), uint32(sz.Height)); err != nil {
+						r.lg.Debug("resize exec terminal", zap.String("container", c.ID), zap.String("exec", id), zap.Error(err))
+					}
+				case <-stop:
+					return
+				}
+			}
+		}()
 	}
 	if stdinW != nil {
 		go func() {

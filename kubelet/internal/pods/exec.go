@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"skiff.dev/kubelet/internal/podruntime"
+	"skiff.dev/proto/remotecommand"
 )
 
 // Errors of Exec, in the words of Kubernetes' kubelet.
@@ -19,12 +20,19 @@ var (
 // Exec runs cmd in the running container of a pod of this node with the
 // given streams and returns its exit code (the kubelet API's executor).
 func (m *Manager) Exec(ctx context.Context, namespace, pod, container string, cmd []string,
-	stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
+	stdin io.Reader, stdout, stderr io.Writer, tty bool, resize <-chan remotecommand.TerminalSize) (int, error) {
 	c, err := m.runningContainer(namespace, pod, container)
 	if err != nil {
 		return 0, err
 	}
-	return m.rt.Exec(ctx, c, cmd, podruntime.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr, TTY: tty})
+	return m.rt.Exec(ctx, c, cmd, podruntime.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr, TTY: tty, Resize: resize})
+}
+
+// ContainerRunning says whether the container of a pod of this node runs
+// now (the kubelet API ends a followed log when it does not).
+func (m *Manager) ContainerRunning(namespace, pod, container string) bool {
+	_, err := m.runningContainer(namespace, pod, container)
+	return err == nil
 }
 
 // runningContainer finds a container of the pod's spec that runs now.

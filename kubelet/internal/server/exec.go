@@ -13,10 +13,11 @@ import (
 
 // ExecFunc runs cmd in a running container of a pod of this node with the
 // given streams (nil when not asked for; with tty, stderr is nil and the
-// output a terminal's) and returns its exit code; an error says the
-// command could not be run. ctx ends when the caller goes away.
+// output a terminal's, sized by what resize brings) and returns its exit
+// code; an error says the command could not be run. ctx ends when the
+// caller goes away.
 type ExecFunc func(ctx context.Context, namespace, pod, container string, cmd []string,
-	stdin io.Reader, stdout, stderr io.Writer, tty bool) (exitCode int, err error)
+	stdin io.Reader, stdout, stderr io.Writer, tty bool, resize <-chan remotecommand.TerminalSize) (exitCode int, err error)
 
 // exec serves GET and POST /exec/{namespace}/{pod}/{container}?command=...
 // (the path kube-apiserver calls) over Kubernetes' websocket channel
@@ -51,7 +52,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 	lg := s.lg.With(zap.String("pod", ns+"/"+pod), zap.String("container", ctr), zap.Strings("command", opts.Command))
 	lg.Info("exec")
 	err = remotecommand.Serve(w, r, opts, func(ctx context.Context, st remotecommand.Streams) (int, error) {
-		code, err := s.cfg.Exec(ctx, ns, pod, ctr, opts.Command, st.Stdin, st.Stdout, st.Stderr, opts.TTY)
+		code, err := s.cfg.Exec(ctx, ns, pod, ctr, opts.Command, st.Stdin, st.Stdout, st.Stderr, opts.TTY, st.Resize)
 		lg.Info("exec ended", zap.Int("exitCode", code), zap.Error(err))
 		return code, err
 	})

@@ -33,6 +33,14 @@ import (
 // PodLookup finds the uid of a pod of this node by namespace and name.
 type PodLookup func(namespace, name string) (uid string, ok bool)
 
+// ContainerRunning says whether a container of a pod of this node runs now.
+type ContainerRunning func(namespace, pod, container string) bool
+
+// followSettle is how long a followed log is still read after its
+// container was first seen stopped: the log driver may still be writing
+// the container's last lines.
+const followSettle = 2 * time.Second
+
 // Config configures the kubelet's HTTP API.
 type Config struct {
 	// LogRoot holds the container logs; empty is logs.DefaultRoot.
@@ -43,6 +51,11 @@ type Config struct {
 	// FollowPollInterval is how often a followed log is checked for new
 	// lines; 0 is logs.DefaultPollInterval.
 	FollowPollInterval time.Duration
+	// ContainerRunning, when set, ends a followed log once its container
+	// has stopped (kubectl logs -f ends when the container exits, as in
+	// Kubernetes); nil follows until the container restarts or the caller
+	// goes away.
+	ContainerRunning ContainerRunning
 
 	// CertFile and KeyFile are the serving certificate and key (PEM);
 	// required unless Insecure.
@@ -224,6 +237,19 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 		LimitBytes: opts.GetLimitBytes(), PollInterval: s.cfg.FollowPollInterval}
 	if opts.SinceSeconds != nil {
 		read.Since = s.cfg.Now().Add(-time.Duration(opts.GetSinceSeconds()) * time.Second)
+	}
+	if running := s.cfg.ContainerRunning; running != nil && read.Follow {
+		var stoppedAt time.Time
+		read.StopFollowing = func() bool {
+			if running(ns, pod, ctr) {
+				stoppedAt = time.Time{}
+				return false
+			}
+			if stoppedAt.IsZero() {
+				stoppedAt = time.Now()
+			}
+			return time.Since(stoppedAt) >= followSettle
+		}
 	}
 
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

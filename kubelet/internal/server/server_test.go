@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,5 +273,50 @@ func TestClientCertificates(t *testing.T) {
 	// Plain HTTP to a TLS kubelet gets nothing.
 	if code, _ := get(t, http.DefaultClient, "http://"+k.Address+"/healthz"); code != 400 {
 		t.Errorf("plain HTTP to the TLS port: %d, want 400", code)
+	}
+}
+
+// TestFollowEndsWhenContainerStops: a followed log ends once its container
+// is no longer running, after the lines it wrote last, as kubectl logs -f
+// ends when the container exits in Kubernetes.
+func TestFollowEndsWhenContainerStops(t *testing.T) {
+	var running atomic.Bool
+	running.Store(true)
+	k := kubelettest.Start(t, kubelettest.Options{ContainerRunning: func(ns, pod, ctr string) bool {
+		return !(ns == "ns" && pod == "web" && ctr == "app") || running.Load()
+	}})
+	k.WriteLog(t, "ns", "web", "u", "app", 0, "one")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, k.URL+"/containerLogs/ns/web/app?follow=true", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	body := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(resp.Body)
+		body <- string(b)
+	}()
+	time.Sleep(200 * time.Millisecond) // several polls while it runs
+	select {
+	case b := <-body:
+		t.Fatalf("the followed log of a running container ended: %q", b)
+	default:
+	}
+	// The container writes its last line and stops.
+	k.WriteLog(t, "ns", "web", "u", "app", 0, "last words")
+	running.Store(false)
+	select {
+	case b := <-body:
+		if b != "one\nlast words\n" {
+			t.Errorf("followed log %q, want both lines", b)
+		}
+	case <-ctx.Done():
+		t.Fatal("the followed log did not end when its container stopped")
 	}
 }

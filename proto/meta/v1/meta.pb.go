@@ -564,8 +564,17 @@ type ListOptions struct {
 	Watch               bool   `protobuf:"varint,7,opt,name=watch,proto3" json:"watch,omitempty"`
 	AllowWatchBookmarks bool   `protobuf:"varint,8,opt,name=allow_watch_bookmarks,json=allowWatchBookmarks,proto3" json:"allow_watch_bookmarks,omitempty"`
 	TimeoutSeconds      int64  `protobuf:"varint,9,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// sendInitialEvents, for watch (with allowWatchBookmarks and
+	// resourceVersionMatch NotOlderThan, as Kubernetes' watch-list): true
+	// streams the current objects as ADDED first, then a BOOKMARK annotated
+	// k8s.io/initial-events-end: "true", then the changes; false with no
+	// resourceVersion streams only the changes from now on.
+	SendInitialEvents *bool `protobuf:"varint,10,opt,name=send_initial_events,json=sendInitialEvents,proto3,oneof" json:"send_initial_events,omitempty"`
+	// resourceVersionMatch: NotOlderThan or Exact (list), NotOlderThan
+	// (watch, only with sendInitialEvents).
+	ResourceVersionMatch string `protobuf:"bytes,11,opt,name=resource_version_match,json=resourceVersionMatch,proto3" json:"resource_version_match,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ListOptions) Reset() {
@@ -659,6 +668,20 @@ func (x *ListOptions) GetTimeoutSeconds() int64 {
 		return x.TimeoutSeconds
 	}
 	return 0
+}
+
+func (x *ListOptions) GetSendInitialEvents() bool {
+	if x != nil && x.SendInitialEvents != nil {
+		return *x.SendInitialEvents
+	}
+	return false
+}
+
+func (x *ListOptions) GetResourceVersionMatch() string {
+	if x != nil {
+		return x.ResourceVersionMatch
+	}
+	return ""
 }
 
 type Preconditions struct {
@@ -1203,7 +1226,7 @@ const file_meta_v1_meta_proto_rawDesc = "" +
 	"GetOptions\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
-	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"\xc9\x02\n" +
+	"\x10resource_version\x18\x03 \x01(\tR\x0fresourceVersion\"\xcc\x03\n" +
 	"\vListOptions\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12%\n" +
 	"\x0elabel_selector\x18\x02 \x01(\tR\rlabelSelector\x12%\n" +
@@ -1213,7 +1236,11 @@ const file_meta_v1_meta_proto_rawDesc = "" +
 	"\x10resource_version\x18\x06 \x01(\tR\x0fresourceVersion\x12\x14\n" +
 	"\x05watch\x18\a \x01(\bR\x05watch\x122\n" +
 	"\x15allow_watch_bookmarks\x18\b \x01(\bR\x13allowWatchBookmarks\x12'\n" +
-	"\x0ftimeout_seconds\x18\t \x01(\x03R\x0etimeoutSeconds\"s\n" +
+	"\x0ftimeout_seconds\x18\t \x01(\x03R\x0etimeoutSeconds\x123\n" +
+	"\x13send_initial_events\x18\n" +
+	" \x01(\bH\x00R\x11sendInitialEvents\x88\x01\x01\x124\n" +
+	"\x16resource_version_match\x18\v \x01(\tR\x14resourceVersionMatchB\x16\n" +
+	"\x14_send_initial_events\"s\n" +
 	"\rPreconditions\x12\x15\n" +
 	"\x03uid\x18\x01 \x01(\tH\x00R\x03uid\x88\x01\x01\x12.\n" +
 	"\x10resource_version\x18\x02 \x01(\tH\x01R\x0fresourceVersion\x88\x01\x01B\x06\n" +
@@ -1329,6 +1356,7 @@ func file_meta_v1_meta_proto_init() {
 	file_meta_v1_meta_proto_msgTypes[0].OneofWrappers = []any{}
 	file_meta_v1_meta_proto_msgTypes[1].OneofWrappers = []any{}
 	file_meta_v1_meta_proto_msgTypes[2].OneofWrappers = []any{}
+	file_meta_v1_meta_proto_msgTypes[6].OneofWrappers = []any{}
 	file_meta_v1_meta_proto_msgTypes[7].OneofWrappers = []any{}
 	file_meta_v1_meta_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
