@@ -24,12 +24,12 @@ func dryRunExit(t *testing.T, err error) int {
 	return -1
 }
 
-// stableTimes hides what changes from run to run: timestamps and uids.
-var stableTimes = regexp.MustCompile(`(creationTimestamp: |uid: )\S+`)
+// dryRunVarying is what changes from run to run (timestamps, uids); dryRunStable hides it.
+var dryRunVarying = regexp.MustCompile(`(creationTimestamp: |uid: )\S+`)
 
-func stable(s string) string { return stableTimes.ReplaceAllString(s, "${1}X") }
+func dryRunStable(s string) string { return dryRunVarying.ReplaceAllString(s, "${1}X") }
 
-// dryRunWeb is the state applyWeb leaves: what no dry run may change.
+// dryRunWebUnchanged checks the state applyWeb leaves, which no dry run may change.
 func dryRunWebUnchanged(t *testing.T, k *apiservertest.Kubectl) {
 	t.Helper()
 	applyRun(t, k, "", "nginx:1.25 busybox:1.36 1 fast", "get", "deployment/web", "configmap/settings", "-o",
@@ -106,7 +106,7 @@ func TestDryRunDiff(t *testing.T) {
        enableServiceLinks: true
        restartPolicy: Always
 `
-	if got := stable(lines[3]); got != wantBody {
+	if got := dryRunStable(lines[3]); got != wantBody {
 		t.Fatalf("kubectl diff body:\n%s\nwant:\n%s", got, wantBody)
 	}
 	dryRunWebUnchanged(t, k)
@@ -199,8 +199,8 @@ spec:
       terminationGracePeriodSeconds: 30
 `
 	out, errOut, err := k.Run(dryRunNew, "create", "-f", "-", "--dry-run=server", "-o", "yaml")
-	if err != nil || stable(out) != want || errOut != "" {
-		t.Fatalf("kubectl create --dry-run=server -o yaml: %v\n%s\nwant:\n%s\nstderr %s", err, stable(out), want, errOut)
+	if err != nil || dryRunStable(out) != want || errOut != "" {
+		t.Fatalf("kubectl create --dry-run=server -o yaml: %v\n%s\nwant:\n%s\nstderr %s", err, dryRunStable(out), want, errOut)
 	}
 	if _, errOut, err := k.Run("", "get", "deployment", "x"); err == nil ||
 		errOut != "Error from server (NotFound): deployments.apps \"x\" not found\n" {
