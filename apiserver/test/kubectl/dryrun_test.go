@@ -134,6 +134,12 @@ func TestDryRunApply(t *testing.T) {
 		"apply", "-f", "-", "--dry-run=server")
 	dryRunWebUnchanged(t, k)
 
+	// kubectl scale patches the scale subresource, dry too.
+	applyRun(t, k, "", "deployment.apps/web scaled (server dry run)\n", "scale", "deployment", "web", "--replicas=5", "--dry-run=server")
+	applyRun(t, k, "", "deployment.apps/web labeled (server dry run)\n", "label", "deployment", "web", "tier=x", "--dry-run=server")
+	dryRunWebUnchanged(t, k)
+	applyRun(t, k, "", `2 {"app":"x"}`, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas} {.metadata.labels}")
+
 	_, errOut, err := k.Run(strings.Replace(applyWebEdited, "replicas: 2", "replicas: -1", 1), "apply", "-f", "-", "--dry-run=server")
 	if err == nil || !strings.Contains(errOut, `spec.replicas: Invalid value: -1`) {
 		t.Fatalf("kubectl apply --dry-run=server of an invalid change: %v\n%s", err, errOut)
