@@ -36,9 +36,13 @@ Exit status: 0 no differences, 1 differences found, >1 skiffctl or diff failed.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
-				return errors.New("must specify one of -f and -k")
+				return diffFailed{errors.New("must specify one of -f and -k")}
 			}
-			return c.runDiff(cmd.Context(), files)
+			err := c.runDiff(cmd.Context(), files)
+			if err != nil && !errors.Is(err, errSilent) {
+				return diffFailed{err}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "files, folders or - (stdin) with the manifests")

@@ -259,11 +259,11 @@ func TestDiff(t *testing.T) {
 	}
 	// The server validates what it would store: a refused change is an error, not a diff.
 	invalid := strings.Replace(webDeployment, "replicas: 2", "replicas: -1", 1)
-	if out, errOut, code := e.run("diff", "-f", e.file("invalid.yaml", invalid)); code == 0 || out != "" ||
+	if out, errOut, code := e.run("diff", "-f", e.file("invalid.yaml", invalid)); code != 2 || out != "" ||
 		!strings.Contains(errOut, "spec.replicas: Invalid value: -1") {
 		t.Errorf("diff of an invalid change: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if _, errOut, code := e.run("diff"); code != 1 || errOut != "error: must specify one of -f and -k\n" {
+	if _, errOut, code := e.run("diff"); code != 2 || errOut != "error: must specify one of -f and -k\n" {
 		t.Errorf("diff without -f: exit %d, stderr %q", code, errOut)
 	}
 	// Nothing was changed by diff, and its folders are gone.
