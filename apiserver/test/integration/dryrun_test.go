@@ -133,6 +133,20 @@ func TestDryRunPod(t *testing.T) {
 		t.Fatalf("after dry runs the pod is %s", r)
 	}
 
+	// A subresource that cannot run dry refuses the dry run rather than
+	// making the write: the pod stays unbound.
+	expectStatus(t, e.do(t, "POST", base+"/p/binding?dryRun=All", `{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"kind":"Node","name":"n1"}}`, ""),
+		http.StatusBadRequest, "BadRequest", "dryRun is not supported for POST "+base+"/p/binding: nothing was changed")
+	// A dry-run delete of the namespace answers it Terminating; it stays Active.
+	r = e.do(t, "DELETE", "/api/v1/namespaces/"+ns+"?dryRun=All", nil, "")
+	if got := r.json(t); r.code != http.StatusOK || got["status"].(map[string]any)["phase"] != "Terminating" {
+		t.Fatalf("dry-run delete of the namespace: %s", r)
+	}
+	r = e.do(t, "GET", "/api/v1/namespaces/"+ns, nil, "")
+	if got := r.json(t); r.code != http.StatusOK || got["status"].(map[string]any)["phase"] != "Active" || got["metadata"].(map[string]any)["deletionTimestamp"] != nil {
+		t.Fatalf("after a dry-run delete the namespace is %s", r)
+	}
+
 	// Any other dryRun value is refused, as Kubernetes refuses it.
 	for _, c := range []struct{ method, path, body, ct, options string }{
 		{"POST", base + "?dryRun=Yes", pod, "", "CreateOptions"},
