@@ -426,7 +426,7 @@ func (b *builder) op(id, action string, kg map[string]string, result string, con
 	var params []any
 	if consumes != nil {
 		for _, p := range []struct{ name, desc string }{
-			{"dryRun", "When present, indicates that modifications should not be persisted. Skiff does not support dry runs and refuses them."},
+			{"dryRun", "When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed"},
 			{"fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."},
 			{"fieldValidation", "fieldValidation instructs the server on how to handle objects in the request containing unknown fields: Ignore drops them, Warn drops them with a warning for each, Strict (the default) fails the request with an error naming each."},
 		} {

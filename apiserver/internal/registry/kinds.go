@@ -178,11 +178,11 @@ func New(deps Deps, cfg Config) (*Registry, error) {
 			Selector:    func(o *appsv1.Deployment) *metav1.LabelSelector { return o.GetSpec().GetSelector() },
 		}}
 
-	reg.addPatcher("apps", "replicasets", "scale", func(ctx context.Context, ns, name string, apply ApplyFunc) (proto.Message, error) {
-		return reg.ReplicaSets.PatchScale(ctx, ns, name, apply)
+	reg.addPatcher("apps", "replicasets", "scale", func(ctx context.Context, ns, name string, dry bool, apply ApplyFunc) (proto.Message, error) {
+		return reg.ReplicaSets.PatchScale(ctx, ns, name, dry, apply)
 	})
-	reg.addPatcher("apps", "deployments", "scale", func(ctx context.Context, ns, name string, apply ApplyFunc) (proto.Message, error) {
-		return reg.Deployments.PatchScale(ctx, ns, name, apply)
+	reg.addPatcher("apps", "deployments", "scale", func(ctx context.Context, ns, name string, dry bool, apply ApplyFunc) (proto.Message, error) {
+		return reg.Deployments.PatchScale(ctx, ns, name, dry, apply)
 	})
 
 	reg.DaemonSets = add(reg, NewResource[*appsv1.DaemonSet, *appsv1.DaemonSetList, appsv1.DaemonSetWatchEvent, *appsv1.DaemonSetRequest](deps,

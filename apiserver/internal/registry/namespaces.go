@@ -67,6 +67,10 @@ func namespaceStrategy() Strategy[*corev1.Namespace] {
 func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions) (ns *corev1.Namespace, err error) {
 	defer s.observe("delete", s.deps.Now(), &err)
 	name := opts.GetName()
+	dry, err := dryRun("DeleteOptions", opts.GetDryRun())
+	if err != nil {
+		return nil, err
+	}
 	for _, sys := range []string{"default", "kube-system", "kube-public"} {
 		if name == sys {
 			return nil, apierrors.Forbidden("namespaces", name, "this namespace may not be deleted")
@@ -94,9 +98,12 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 		}
 		n.Status.Phase = validation.NamespaceTerminating
 		return n, nil
-	}, trustedUpdate)
+	}, trustedUpdate, dry)
 	if err != nil {
 		return nil, err
+	}
+	if dry {
+		return ns, nil
 	}
 	// Refuse new content from now on, not from when the watch brings the change.
 	s.cache.set(ns, false)
@@ -128,6 +135,10 @@ func (s *NamespaceServer) Delete(ctx context.Context, opts *metav1.DeleteOptions
 func (s *NamespaceServer) Finalize(ctx context.Context, req *corev1.NamespaceRequest) (ns *corev1.Namespace, err error) {
 	defer s.observe("finalize", s.deps.Now(), &err)
 	in := req.GetObject()
+	dry, err := dryRun("UpdateOptions", req.GetDryRun())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.checkTarget(in, "", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -139,8 +150,8 @@ func (s *NamespaceServer) Finalize(ctx context.Context, req *corev1.NamespaceReq
 		}
 		n.Spec.Finalizers = in.GetSpec().GetFinalizers()
 		return n, nil
-	}, finalizeUpdate)
-	if err == nil && s.finalized(ns) {
+	}, finalizeUpdate, dry)
+	if err == nil && !dry && s.finalized(ns) {
 		s.lg.Info("namespace deleted", zap.String("namespace", name))
 	}
 	return ns, err

@@ -15,8 +15,9 @@ import (
 type ApplyFunc func(cur proto.Message) (proto.Message, error)
 
 // PatchFunc patches the object ns/name of a kind, or one of its
-// subresources ("status", "scale"), for the REST front's PATCH.
-type PatchFunc func(ctx context.Context, ns, name string, apply ApplyFunc) (proto.Message, error)
+// subresources ("status", "scale"), for the REST front's PATCH; a dry run
+// answers the patched object and stores nothing.
+type PatchFunc func(ctx context.Context, ns, name string, dry bool, apply ApplyFunc) (proto.Message, error)
 
 // Patch is the PATCH of group/resource/subresource ("/pods/", "/pods/status",
 // "apps/deployments/scale").
@@ -36,7 +37,7 @@ func (reg *Registry) addPatcher(group, resource, sub string, p PatchFunc) {
 // rules as Update and UpdateStatus. A resourceVersion the patch sets is a
 // precondition; without one the patch is retried on conflicts, as
 // Kubernetes does.
-func (r *Resource[T, L, EV, R]) Patch(ctx context.Context, ns, name string, status bool, apply ApplyFunc) (obj T, err error) {
+func (r *Resource[T, L, EV, R]) Patch(ctx context.Context, ns, name string, status, dry bool, apply ApplyFunc) (obj T, err error) {
 	defer r.observe("patch", time.Now(), &err)
 	var zero T
 	if status && !r.HasStatus {
@@ -65,19 +66,19 @@ func (r *Resource[T, L, EV, R]) Patch(ctx context.Context, ns, name string, stat
 			return zero, err
 		}
 		return r.keepOtherHalf(obj, old, status), nil
-	}, mode)
+	}, mode, dry)
 }
 
 // RESTPatch is the kind's PATCH, of the object or of its status.
 func (r *Resource[T, L, EV, R]) RESTPatch(status bool) PatchFunc {
-	return func(ctx context.Context, ns, name string, apply ApplyFunc) (proto.Message, error) {
-		return r.Patch(ctx, ns, name, status, apply)
+	return func(ctx context.Context, ns, name string, dry bool, apply ApplyFunc) (proto.Message, error) {
+		return r.Patch(ctx, ns, name, status, dry, apply)
 	}
 }
 
 // PatchScale patches the Scale of a Deployment or ReplicaSet: only
 // spec.replicas may change.
-func (s *scaleServer[T, L, EV, R]) PatchScale(ctx context.Context, ns, name string, apply ApplyFunc) (sc *appsv1.Scale, err error) {
+func (s *scaleServer[T, L, EV, R]) PatchScale(ctx context.Context, ns, name string, dry bool, apply ApplyFunc) (sc *appsv1.Scale, err error) {
 	defer s.observe("patch_scale", time.Now(), &err)
 	obj, err := s.guaranteedUpdate(ctx, ns, name, "", func(old T) (T, error) {
 		var zero T
@@ -100,7 +101,7 @@ func (s *scaleServer[T, L, EV, R]) PatchScale(ctx context.Context, ns, name stri
 		next := proto.Clone(old).(T)
 		s.access.SetReplicas(next, want)
 		return next, nil
-	}, specUpdate)
+	}, specUpdate, dry)
 	if err != nil {
 		return nil, err
 	}

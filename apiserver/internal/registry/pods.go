@@ -105,7 +105,7 @@ func (s *PodServer) Bind(ctx context.Context, req *corev1.BindingRequest) (b *co
 		}
 		setPodCondition(p.Status, &corev1.PodCondition{Type: "PodScheduled", Status: "True", LastTransitionTime: s.now()})
 		return p, nil
-	}, trustedUpdate)
+	}, trustedUpdate, false)
 	if err != nil {
 		return nil, err
 	}

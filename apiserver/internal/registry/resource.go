@@ -87,7 +87,33 @@ type request[T any] interface {
 	GetNamespace() string
 	GetName() string
 	GetObject() T
+	GetDryRun() []string
 }
+
+// DryRunAll is the one dryRun value Kubernetes knows: every stage of the
+// request runs, nothing is stored.
+const DryRunAll = "All"
+
+// dryRun reads the dryRun option of a write, whose options kind (CreateOptions,
+// UpdateOptions, PatchOptions, DeleteOptions) names it in the error, as
+// Kubernetes': a value other than "All" is refused before anything is done.
+func dryRun(options string, values []string) (bool, error) {
+	for _, v := range values {
+		if v != DryRunAll {
+			return false, apierrors.Invalid(options+".meta.k8s.io", "", field.ErrorList{
+				field.NotSupported(field.NewPath("dryRun"), goSyntax(values), []string{DryRunAll})})
+		}
+	}
+	return len(values) > 0, nil
+}
+
+// DryRun checks a dryRun option for the REST front's PATCH.
+func DryRun(options string, values []string) (bool, error) { return dryRun(options, values) }
+
+// goSyntax prints a value list as Kubernetes' errors do: []string{"x"}.
+type goSyntax []string
+
+func (g goSyntax) String() string { return fmt.Sprintf("%#v", []string(g)) }
 
 // Deps are what every resource shares.
 type Deps struct {
@@ -281,6 +307,10 @@ func (r *Resource[T, L, EV, R]) validate(obj T, old T, isUpdate bool, mode updat
 func (r *Resource[T, L, EV, R]) Create(ctx context.Context, req R) (obj T, err error) {
 	defer r.observe("create", time.Now(), &err)
 	obj = req.GetObject()
+	dry, err := dryRun("CreateOptions", req.GetDryRun())
+	if err != nil {
+		return obj, err
+	}
 	if err := r.checkTarget(obj, req.GetNamespace(), ""); err != nil {
 		return obj, err
 	}
@@ -334,11 +364,21 @@ func (r *Resource[T, L, EV, R]) Create(ctx context.Context, req R) (obj T, err e
 		if err != nil {
 			return obj, err
 		}
-		rev, err := r.deps.Store.Create(ctx, r.key(m.Namespace, m.Name), data, tx)
+		var rev int64
+		if dry {
+			// The allocations and the name are checked, not taken: the
+			// answer is the object as it would be stored, without a
+			// resourceVersion, as Kubernetes' dry-run create.
+			err = r.deps.Store.CheckCreate(ctx, r.key(m.Namespace, m.Name), tx)
+		} else {
+			rev, err = r.deps.Store.Create(ctx, r.key(m.Namespace, m.Name), data, tx)
+		}
 		switch {
 		case err == nil:
 			setTypeMeta(obj, r.APIVersion(), r.Kind)
-			m.ResourceVersion = storage.FormatRev(rev)
+			if !dry {
+				m.ResourceVersion = storage.FormatRev(rev)
+			}
 			return obj, nil
 		case errors.Is(err, storage.ErrExists) && generated && attempt < 5:
 			metaOf(base).Name = m.GenerateName + randomSuffix()
@@ -430,6 +470,10 @@ func (r *Resource[T, L, EV, R]) UpdateStatus(ctx context.Context, req R) (obj T,
 
 func (r *Resource[T, L, EV, R]) update(ctx context.Context, req R, status bool) (T, error) {
 	in := req.GetObject()
+	dry, err := dryRun("UpdateOptions", req.GetDryRun())
+	if err != nil {
+		return in, err
+	}
 	if err := r.checkTarget(in, req.GetNamespace(), req.GetName()); err != nil {
 		return in, err
 	}
@@ -437,7 +481,7 @@ func (r *Resource[T, L, EV, R]) update(ctx context.Context, req R, status bool) 
 	given := m.ResourceVersion
 	return r.guaranteedUpdate(ctx, m.Namespace, m.Name, given, func(old T) (T, error) {
 		return r.keepOtherHalf(proto.Clone(in).(T), old, status), nil
-	}, map[bool]updateMode{true: statusUpdate, false: specUpdate}[status])
+	}, map[bool]updateMode{true: statusUpdate, false: specUpdate}[status], dry)
 }
 
 // keepOtherHalf makes obj, the object a client sent, into what an update
@@ -466,8 +510,11 @@ const (
 )
 
 // guaranteedUpdate reads, mutates and compare-and-swaps until it wins, unless
-// the caller named a resourceVersion, which then must be current.
-func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, givenRV string, mutate func(old T) (T, error), mode updateMode) (T, error) {
+// the caller named a resourceVersion, which then must be current. A dry run
+// does all of it but the write: the compare is made in a transaction that
+// writes nothing, and the answer is the object as it would be stored, with
+// the resourceVersion it has now.
+func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, givenRV string, mutate func(old T) (T, error), mode updateMode, dry bool) (T, error) {
 	var zero T
 	for attempt := 0; ; attempt++ {
 		old, modRev, err := r.get(ctx, ns, name)
@@ -502,6 +549,9 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 		}
 		// The last finalizer removed from an object being deleted removes it.
 		if mode != trustedUpdate && r.finalized(obj) {
+			if dry {
+				return obj, nil
+			}
 			obj, err := r.remove(ctx, old, modRev)
 			if errors.Is(err, errRetry) && retryConflict(ctx, attempt) {
 				continue
@@ -518,7 +568,13 @@ func (r *Resource[T, L, EV, R]) guaranteedUpdate(ctx context.Context, ns, name, 
 		if err != nil {
 			return zero, err
 		}
-		rev, err := r.deps.Store.Update(ctx, r.key(ns, name), data, modRev, tx)
+		var rev int64
+		if dry {
+			err = r.deps.Store.CheckUpdate(ctx, r.key(ns, name), modRev, tx)
+			rev = modRev
+		} else {
+			rev, err = r.deps.Store.Update(ctx, r.key(ns, name), data, modRev, tx)
+		}
 		if errors.Is(err, storage.ErrConflict) && (givenRV != "" || retryConflict(ctx, attempt)) {
 			if givenRV != "" {
 				// Lost the race to another writer after our read.
@@ -577,6 +633,10 @@ func (r *Resource[T, L, EV, R]) gracefulDone(obj T) bool {
 func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteOptions) (obj T, err error) {
 	defer r.observe("delete", time.Now(), &err)
 	ns, name := opts.GetNamespace(), opts.GetName()
+	dry, err := dryRun("DeleteOptions", opts.GetDryRun())
+	if err != nil {
+		return obj, err
+	}
 	for attempt := 0; ; attempt++ {
 		old, modRev, err := r.get(ctx, ns, name)
 		if err != nil {
@@ -610,6 +670,9 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 			if !changed {
 				return old, nil
 			}
+			if dry {
+				return next, nil
+			}
 			data, err := r.encode(next)
 			if err != nil {
 				return old, err
@@ -623,6 +686,9 @@ func (r *Resource[T, L, EV, R]) Delete(ctx context.Context, opts *metav1.DeleteO
 			}
 			metaOf(next).ResourceVersion = storage.FormatRev(rev)
 			return next, nil
+		}
+		if dry {
+			return old, nil
 		}
 		obj, err := r.remove(ctx, old, modRev)
 		if errors.Is(err, errRetry) && retryConflict(ctx, attempt) {

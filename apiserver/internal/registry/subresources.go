@@ -81,7 +81,7 @@ func (s *scaleServer[T, L, EV, R]) UpdateScale(ctx context.Context, req *appsv1.
 		next := proto.Clone(old).(T)
 		s.access.SetReplicas(next, want)
 		return next, nil
-	}, specUpdate)
+	}, specUpdate, false)
 	if err != nil {
 		return nil, err
 	}

@@ -96,13 +96,20 @@ func (s *Server) validateBody(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// refuseDryRun answers a write with ?dryRun= (kubectl diff, --dry-run=server)
-// with an error: Skiff cannot run a write without storing it, and must not
-// store what the client asked only to preview.
+// refuseDryRun answers a dry run (?dryRun=, kubectl diff, --dry-run=server)
+// of a write that cannot run one with an error, so that what the client
+// asked only to preview is not stored. Writes of objects, of their status,
+// a namespace's finalize and PATCH of scale run dry in the registry (the
+// request messages carry dry_run); the binding, eviction and a PUT of scale
+// do not.
 func refuseDryRun(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodGet || !r.URL.Query().Has("dryRun") {
 		return false
 	}
-	writeError(w, apierrors.BadRequest("dryRun is not supported by Skiff: nothing was changed (kubectl diff and --dry-run=server need it; use --dry-run=client)"))
+	t, ok := parsePath(r.URL.Path)
+	if !ok || t.sub == "" || t.sub == "status" || t.sub == "finalize" || t.sub == "scale" && r.Method == http.MethodPatch {
+		return false
+	}
+	writeError(w, apierrors.BadRequest("dryRun is not supported for %s %s: nothing was changed", r.Method, r.URL.Path))
 	return true
 }

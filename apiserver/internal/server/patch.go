@@ -14,6 +14,7 @@ import (
 
 	"skiff.dev/apiserver/internal/apierrors"
 	"skiff.dev/apiserver/internal/compat"
+	"skiff.dev/apiserver/internal/registry"
 	"skiff.dev/proto/codec"
 )
 
@@ -35,6 +36,11 @@ const (
 func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 	if t.name == "" || t.watch {
 		writeError(w, apierrors.New(apierrors.ReasonMethodNotAllowed, "", "", fmt.Sprintf("PATCH needs an object: %s names a collection", r.URL.Path)))
+		return
+	}
+	dry, err := registry.DryRun("PatchOptions", r.URL.Query()["dryRun"])
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	patchFn, ok := s.reg.Patch(t.group, t.resource, t.sub)
@@ -94,7 +100,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t restTarget) {
 		return
 	}
 	var warnings []string // of the last try: a conflict re-applies the patch
-	obj, err := patchFn(r.Context(), t.namespace, t.name, func(cur proto.Message) (proto.Message, error) {
+	obj, err := patchFn(r.Context(), t.namespace, t.name, dry, func(cur proto.Message) (proto.Message, error) {
 		doc, err := codec.Marshal(cur)
 		if err != nil {
 			return nil, apierrors.Internal("encode %s: %v", t.resource, err)
@@ -181,10 +187,10 @@ func deleteOptionsFromBody(r *http.Request) error {
 	if o.Kind != "" && o.Kind != "DeleteOptions" {
 		return apierrors.BadRequest("the body of a DELETE must be DeleteOptions, got kind %q", o.Kind)
 	}
-	if len(o.DryRun) > 0 {
-		return apierrors.BadRequest("dryRun is not supported")
-	}
 	q := r.URL.Query()
+	if len(o.DryRun) > 0 {
+		q["dryRun"] = o.DryRun
+	}
 	if o.GracePeriodSeconds != nil {
 		q.Set("gracePeriodSeconds", strconv.FormatInt(*o.GracePeriodSeconds, 10))
 	}

@@ -58,8 +58,21 @@ type KV struct {
 // Create writes value at key if the key does not exist and every extra
 // comparison holds. It returns the revision of the write.
 func (s *Store) Create(ctx context.Context, key string, value []byte, tx Txn) (int64, error) {
+	return s.create(ctx, key, []clientv3.Op{clientv3.OpPut(key, string(value))}, tx)
+}
+
+// CheckCreate is Create's dry run: the same comparisons, in a transaction
+// that writes nothing (no revision, no watch event, no allocation taken),
+// so it fails as Create would: ErrExists, or ErrConflict when one of tx's
+// comparisons (an allocation's "key absent") fails.
+func (s *Store) CheckCreate(ctx context.Context, key string, tx Txn) error {
+	_, err := s.create(ctx, key, nil, Txn{Cmps: tx.Cmps})
+	return err
+}
+
+func (s *Store) create(ctx context.Context, key string, put []clientv3.Op, tx Txn) (int64, error) {
 	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}, tx.Cmps...)
-	ops := append([]clientv3.Op{clientv3.OpPut(key, string(value))}, tx.Ops...)
+	ops := append(put, tx.Ops...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		return 0, mapErr(err)
@@ -106,6 +119,20 @@ func (s *Store) Update(ctx context.Context, key string, value []byte, modRev int
 		return 0, ErrConflict
 	}
 	return resp.Header.Revision, nil
+}
+
+// CheckUpdate is Update's dry run: it fails with ErrConflict when Update
+// would, and writes nothing.
+func (s *Store) CheckUpdate(ctx context.Context, key string, modRev int64, tx Txn) error {
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, tx.Cmps...)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Commit()
+	if err != nil {
+		return mapErr(err)
+	}
+	if !resp.Succeeded {
+		return ErrConflict
+	}
+	return nil
 }
 
 // Delete removes key if its mod revision is still modRev.

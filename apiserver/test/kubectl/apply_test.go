@@ -202,23 +202,6 @@ func TestApplyFieldValidation(t *testing.T) {
 	applyRun(t, k, "", "1", "get", "configmap", "odd", "-o", "jsonpath={.data.a}")
 }
 
-// TestApplyDryRunRefused: Skiff has no server-side dry run, so kubectl diff
-// and --dry-run=server are refused, and what they would have changed is
-// not stored.
-func TestApplyDryRunRefused(t *testing.T) {
-	k := applyKubectl(t)
-	applyRun(t, k, applyWeb, "deployment.apps/web created\nconfigmap/settings created\n", "apply", "-f", "-")
-	const msg = "dryRun is not supported by Skiff: nothing was changed (kubectl diff and --dry-run=server need it; use --dry-run=client)"
-	for _, args := range [][]string{{"diff", "-f", "-"}, {"apply", "-f", "-", "--dry-run=server"}} {
-		out, errOut, err := k.Run(applyWebEdited, args...)
-		if err == nil || !strings.Contains(errOut, msg) {
-			t.Fatalf("kubectl %s: %v\nstdout %s\nstderr %s", strings.Join(args, " "), err, out, errOut)
-		}
-	}
-	applyRun(t, k, "", "nginx:1.25 busybox:1.36 1", "get", "deployment", "web", "-o",
-		"jsonpath={.spec.template.spec.containers[*].image} {.metadata.generation}")
-}
-
 // TestEdit is kubectl edit, whose change is sent as a strategic merge
 // patch; the editor is sed.
 func TestEdit(t *testing.T) {

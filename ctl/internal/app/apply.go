@@ -114,18 +114,7 @@ func (c *cli) apply(ctx context.Context, d dynamic, m manifest) (string, error) 
 		if same {
 			return "unchanged", nil
 		}
-		obj := clone(m.obj)
-		lm, om := live.GetMetadata(), meta(obj)
-		om.ResourceVersion = lm.GetResourceVersion()
-		om.Uid = lm.GetUid()
-		om.CreationTimestamp = lm.GetCreationTimestamp()
-		if om.OwnerReferences == nil {
-			om.OwnerReferences = lm.GetOwnerReferences()
-		}
-		if om.Finalizers == nil {
-			om.Finalizers = lm.GetFinalizers()
-		}
-		if _, err := d.Update(ctx, m.r, obj); err != nil {
+		if _, err := d.Update(ctx, m.r, applyOver(m.obj, live)); err != nil {
 			if client.IsConflict(err) && attempt < 3 {
 				continue
 			}
@@ -133,6 +122,24 @@ func (c *cli) apply(ctx context.Context, d dynamic, m manifest) (string, error) 
 		}
 		return "configured", nil
 	}
+}
+
+// applyOver is the object apply sends to replace live with want: want,
+// at live's resourceVersion, keeping live's identity and, unless want
+// names them, its owners and finalizers.
+func applyOver(want, live object) object {
+	obj := clone(want)
+	lm, om := live.GetMetadata(), meta(obj)
+	om.ResourceVersion = lm.GetResourceVersion()
+	om.Uid = lm.GetUid()
+	om.CreationTimestamp = lm.GetCreationTimestamp()
+	if om.OwnerReferences == nil {
+		om.OwnerReferences = lm.GetOwnerReferences()
+	}
+	if om.Finalizers == nil {
+		om.Finalizers = lm.GetFinalizers()
+	}
+	return obj
 }
 
 // subsetOf reports whether every field set in want has the same value in

@@ -49,13 +49,18 @@ func (d dynamic) List(ctx context.Context, r *resource, opts *metav1.ListOptions
 	return objs, rv, nil
 }
 
-// write calls Create, Update or UpdateStatus with an XRequest.
-func (d dynamic) write(ctx context.Context, r *resource, verb string, obj object) (object, error) {
+// write calls Create, Update or UpdateStatus with an XRequest; a dry run
+// (dry_run ["All"]) gets the answer of the write without it being made.
+func (d dynamic) write(ctx context.Context, r *resource, verb string, obj object, dry bool) (object, error) {
 	req := r.messageType("Request").New()
 	fs := req.Descriptor().Fields()
 	req.Set(fs.ByName("namespace"), protoreflect.ValueOfString(meta(obj).GetNamespace()))
 	req.Set(fs.ByName("name"), protoreflect.ValueOfString(meta(obj).GetName()))
 	req.Set(fs.ByName("object"), protoreflect.ValueOfMessage(obj.ProtoReflect()))
+	if dry {
+		list := req.Mutable(fs.ByName("dry_run")).List()
+		list.Append(protoreflect.ValueOfString("All"))
+	}
 	out := r.messageType("").New().Interface().(object)
 	if err := d.conn.Invoke(ctx, r.method(verb), req.Interface(), out); err != nil {
 		return nil, err
@@ -66,12 +71,22 @@ func (d dynamic) write(ctx context.Context, r *resource, verb string, obj object
 
 // Create creates obj in its metadata's namespace.
 func (d dynamic) Create(ctx context.Context, r *resource, obj object) (object, error) {
-	return d.write(ctx, r, "Create", obj)
+	return d.write(ctx, r, "Create", obj, false)
+}
+
+// DryRunCreate is what Create would store (defaults, allocations); nothing is created.
+func (d dynamic) DryRunCreate(ctx context.Context, r *resource, obj object) (object, error) {
+	return d.write(ctx, r, "Create", obj, true)
+}
+
+// DryRunUpdate is what Update would store; nothing is changed.
+func (d dynamic) DryRunUpdate(ctx context.Context, r *resource, obj object) (object, error) {
+	return d.write(ctx, r, "Update", obj, true)
 }
 
 // Update replaces obj; it must carry the resourceVersion it was read at.
 func (d dynamic) Update(ctx context.Context, r *resource, obj object) (object, error) {
-	return d.write(ctx, r, "Update", obj)
+	return d.write(ctx, r, "Update", obj, false)
 }
 
 // Delete deletes the named object.

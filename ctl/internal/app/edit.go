@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,17 +27,22 @@ func (c *cli) diffCommand() *cobra.Command {
 		Long: `Diff the live objects against what skiffctl apply -f would make of them, as kubectl diff
 does: each object's live YAML is written to /tmp/LIVE-XXXX/ and the result of applying the
 manifest to /tmp/MERGED-XXXX/, and "diff -u -N" compares the two folders (KUBECTL_EXTERNAL_DIFF
-names another program). Fields the manifest leaves out keep their live values, as the
-apiserver's defaults would fill them again; labels and annotations are the manifest's.
+names another program). The merged object is the apiserver's answer to a dry run of what
+apply would send (an update, or a create of a new object), so it has the server's defaults,
+validation and allocations, and nothing is changed.
 Exit status: 0 no differences, 1 differences found, >1 skiffctl or diff failed.`,
 		Example: `  skiffctl diff -f web.yaml
   skiffctl get deploy web -o yaml | sed s/replicas:.2/replicas:\ 3/ | skiffctl diff -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
-				return errors.New("must specify one of -f and -k")
+				return diffFailed{errors.New("must specify one of -f and -k")}
 			}
-			return c.runDiff(cmd.Context(), files)
+			err := c.runDiff(cmd.Context(), files)
+			if err != nil && !errors.Is(err, errSilent) {
+				return diffFailed{err}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "files, folders or - (stdin) with the manifests")
@@ -76,17 +80,11 @@ func (c *cli) runDiff(ctx context.Context, files []string) error {
 		if m.r.Group != "" {
 			file = m.r.Group + "." + file
 		}
-		live, err := d.Get(ctx, m.r, meta(obj).GetNamespace(), meta(obj).GetName())
-		var merged object
-		switch {
-		case client.IsNotFound(err):
-			merged = obj
-		case err != nil:
+		merged, live, err := c.dryRunApply(ctx, d, m.r, obj)
+		if err != nil {
 			return err
-		default:
-			if merged, err = mergeForDiff(m.r, live, obj); err != nil {
-				return fmt.Errorf("%s: %v", m.source, err)
-			}
+		}
+		if live != nil {
 			if err := writeYAML(filepath.Join(liveDir, file), live); err != nil {
 				return err
 			}
@@ -114,79 +112,37 @@ func (c *cli) runDiff(ctx context.Context, files []string) error {
 	return fmt.Errorf("failed to run %q: %v", prog[0], err)
 }
 
-// mergeForDiff is what skiffctl apply would store: the manifest over the
-// live object, fields the manifest leaves out kept (server defaults,
-// status), labels and annotations the manifest's.
-func mergeForDiff(r *resource, live, want object) (object, error) {
-	lj, err := codec.Marshal(live)
-	if err != nil {
-		return nil, err
-	}
-	wj, err := codec.Marshal(want)
-	if err != nil {
-		return nil, err
-	}
-	var l, w map[string]any
-	if err := json.Unmarshal(lj, &l); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(wj, &w); err != nil {
-		return nil, err
-	}
-	delete(w, "status")
-	wm, _ := w["metadata"].(map[string]any)
-	for _, k := range []string{"resourceVersion", "uid", "creationTimestamp", "generation"} {
-		delete(wm, k)
-	}
-	out := overlay(l, w).(map[string]any)
-	om, _ := out["metadata"].(map[string]any)
-	for _, k := range []string{"labels", "annotations"} {
-		if v, ok := wm[k]; ok {
-			om[k] = v
-		} else {
-			delete(om, k)
+// dryRunApply is what skiffctl apply would store, as the apiserver answers
+// a dry run of it: a create of a new object, an update of a changed one,
+// the live object itself when apply would leave it unchanged. So the
+// server's defaults and allocations show, and only as changes when apply
+// would change them. live is nil for a new object.
+func (c *cli) dryRunApply(ctx context.Context, d dynamic, r *resource, obj object) (merged, live object, err error) {
+	name, ns := meta(obj).GetName(), meta(obj).GetNamespace()
+	for attempt := 0; ; attempt++ {
+		live, err = d.Get(ctx, r, ns, name)
+		if client.IsNotFound(err) {
+			create := clone(obj)
+			meta(create).ResourceVersion = ""
+			merged, err = d.DryRunCreate(ctx, r, create)
+			if client.IsAlreadyExists(err) && attempt < 3 {
+				continue // created meanwhile: diff against it
+			}
+			return merged, nil, err
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		same, err := subsetOf(obj, live)
+		if err != nil || same {
+			return live, live, err
+		}
+		merged, err = d.DryRunUpdate(ctx, r, applyOver(obj, live))
+		if client.IsConflict(err) && attempt < 3 {
+			continue
+		}
+		return merged, live, err
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	merged := r.New()
-	if err := codec.Unmarshal(b, merged); err != nil {
-		return nil, err
-	}
-	return merged, nil
-}
-
-// overlay sets want's fields over live's: maps merged, lists of the same
-// length merged item by item, anything else replaced.
-func overlay(live, want any) any {
-	switch w := want.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			return w
-		}
-		out := make(map[string]any, len(l))
-		for k, v := range l {
-			out[k] = v
-		}
-		for k, v := range w {
-			out[k] = overlay(l[k], v)
-		}
-		return out
-	case []any:
-		l, ok := live.([]any)
-		if !ok || len(l) != len(w) {
-			return w
-		}
-		out := make([]any, len(w))
-		for i := range w {
-			out[i] = overlay(l[i], w[i])
-		}
-		return out
-	}
-	return want
 }
 
 func writeYAML(path string, o object) error {

@@ -244,13 +244,26 @@ func TestDiff(t *testing.T) {
 	body := diffHeader.ReplaceAllString(out, "$1 H")
 	for _, want := range []string{
 		"@@ -11,7 +11,7 @@\n   uid: ", "-  replicas: 2\n+  replicas: 3\n", "-      - image: nginx:1.27\n+      - image: nginx:1.28\n",
-		"@@ -0,0 +1,11 @@\n+apiVersion: v1\n+kind: Pod\n+metadata:\n+  labels:\n+    app: nw\n+  name: new\n+  namespace: default\n",
+		// What the server would store: generation moves with the spec.
+		"\n-  generation: 1\n+  generation: 2\n",
+		// A new object is the server's dry-run create: its defaults, uid and status show.
+		"@@ -0,0 +1,23 @@\n+apiVersion: v1\n+kind: Pod\n+metadata:\n+  creationTimestamp: ",
+		"\n+  generation: 1\n+  labels:\n+    app: nw\n+  name: new\n+  namespace: default\n+  uid: ",
+		"\n+spec:\n+  containers:\n+  - image: busybox\n+    imagePullPolicy: Always\n+    name: c\n+    terminationMessagePath: /dev/termination-log\n" +
+			"+  dnsPolicy: ClusterFirst\n+  enableServiceLinks: true\n+  restartPolicy: Always\n+  schedulerName: default-scheduler\n" +
+			"+  terminationGracePeriodSeconds: 30\n+status:\n+  phase: Pending\n",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("diff output lacks %q:\n%s", want, body)
 		}
 	}
-	if _, errOut, code := e.run("diff"); code != 1 || errOut != "error: must specify one of -f and -k\n" {
+	// The server validates what it would store: a refused change is an error, not a diff.
+	invalid := strings.Replace(webDeployment, "replicas: 2", "replicas: -1", 1)
+	if out, errOut, code := e.run("diff", "-f", e.file("invalid.yaml", invalid)); code != 2 || out != "" ||
+		!strings.Contains(errOut, "spec.replicas: Invalid value: -1") {
+		t.Errorf("diff of an invalid change: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, errOut, code := e.run("diff"); code != 2 || errOut != "error: must specify one of -f and -k\n" {
 		t.Errorf("diff without -f: exit %d, stderr %q", code, errOut)
 	}
 	// Nothing was changed by diff, and its folders are gone.

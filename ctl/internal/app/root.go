@@ -37,10 +37,15 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 			fmt.Fprintf(errOut, "command terminated with exit code %d\n", exit.code)
 			return exit.code
 		}
+		code := 1
+		var df diffFailed
+		if errors.As(err, &df) {
+			err, code = df.err, 2
+		}
 		if !errors.Is(err, errSilent) {
 			fmt.Fprintln(errOut, c.formatError(err))
 		}
-		return 1
+		return code
 	}
 	return 0
 }
@@ -50,6 +55,13 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("command terminated with exit code %d", e.code) }
+
+// diffFailed is a failure of skiffctl diff, which exits 2 as kubectl diff
+// does, since 1 means "differences found".
+type diffFailed struct{ err error }
+
+func (e diffFailed) Error() string { return e.err.Error() }
+func (e diffFailed) Unwrap() error { return e.err }
 
 // errSilent fails a command whose errors were already printed.
 var errSilent = errors.New("errors already printed")

@@ -150,10 +150,14 @@ func (x *ReplicaSetWatchEvent) GetObject() *ReplicaSet {
 // ReplicaSetRequest carries a ReplicaSet to create or update; namespace and
 // name come from the REST path, object from the body.
 type ReplicaSetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *ReplicaSet            `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *ReplicaSet            `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -205,6 +209,13 @@ func (x *ReplicaSetRequest) GetName() string {
 func (x *ReplicaSetRequest) GetObject() *ReplicaSet {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *ReplicaSetRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -334,10 +345,14 @@ func (x *DeploymentWatchEvent) GetObject() *Deployment {
 // DeploymentRequest carries a Deployment to create or update; namespace and
 // name come from the REST path, object from the body.
 type DeploymentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Deployment            `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Deployment            `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +404,13 @@ func (x *DeploymentRequest) GetName() string {
 func (x *DeploymentRequest) GetObject() *Deployment {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *DeploymentRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -518,10 +540,14 @@ func (x *DaemonSetWatchEvent) GetObject() *DaemonSet {
 // DaemonSetRequest carries a DaemonSet to create or update; namespace and
 // name come from the REST path, object from the body.
 type DaemonSetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *DaemonSet             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *DaemonSet             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -573,6 +599,13 @@ func (x *DaemonSetRequest) GetName() string {
 func (x *DaemonSetRequest) GetObject() *DaemonSet {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *DaemonSetRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -651,11 +684,12 @@ const file_apps_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x19.skiff.apps.v1.ReplicaSetR\x05items\"w\n" +
 	"\x14ReplicaSetWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x121\n" +
-	"\x06object\x18\x02 \x01(\v2\x19.skiff.apps.v1.ReplicaSetR\x06object\"x\n" +
+	"\x06object\x18\x02 \x01(\v2\x19.skiff.apps.v1.ReplicaSetR\x06object\"\x91\x01\n" +
 	"\x11ReplicaSetRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
-	"\x06object\x18\x03 \x01(\v2\x19.skiff.apps.v1.ReplicaSetR\x06object\"\xab\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x19.skiff.apps.v1.ReplicaSetR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xab\x01\n" +
 	"\x0eDeploymentList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -664,11 +698,12 @@ const file_apps_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x19.skiff.apps.v1.DeploymentR\x05items\"w\n" +
 	"\x14DeploymentWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x121\n" +
-	"\x06object\x18\x02 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\"x\n" +
+	"\x06object\x18\x02 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\"\x91\x01\n" +
 	"\x11DeploymentRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
-	"\x06object\x18\x03 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\"\xa9\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xa9\x01\n" +
 	"\rDaemonSetList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -677,11 +712,12 @@ const file_apps_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x18.skiff.apps.v1.DaemonSetR\x05items\"u\n" +
 	"\x13DaemonSetWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x120\n" +
-	"\x06object\x18\x02 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\"v\n" +
+	"\x06object\x18\x02 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\"\x8f\x01\n" +
 	"\x10DaemonSetRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
-	"\x06object\x18\x03 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\"n\n" +
+	"\x06object\x18\x03 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"n\n" +
 	"\fScaleRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +

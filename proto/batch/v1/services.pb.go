@@ -150,10 +150,14 @@ func (x *JobWatchEvent) GetObject() *Job {
 // JobRequest carries a Job to create or update; namespace and
 // name come from the REST path, object from the body.
 type JobRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Job                   `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Job                   `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +213,13 @@ func (x *JobRequest) GetObject() *Job {
 	return nil
 }
 
+func (x *JobRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
 var File_batch_v1_services_proto protoreflect.FileDescriptor
 
 const file_batch_v1_services_proto_rawDesc = "" +
@@ -222,12 +233,13 @@ const file_batch_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x13.skiff.batch.v1.JobR\x05items\"j\n" +
 	"\rJobWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x12+\n" +
-	"\x06object\x18\x02 \x01(\v2\x13.skiff.batch.v1.JobR\x06object\"k\n" +
+	"\x06object\x18\x02 \x01(\v2\x13.skiff.batch.v1.JobR\x06object\"\x84\x01\n" +
 	"\n" +
 	"JobRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12+\n" +
-	"\x06object\x18\x03 \x01(\v2\x13.skiff.batch.v1.JobR\x06object2\x9e\a\n" +
+	"\x06object\x18\x03 \x01(\v2\x13.skiff.batch.v1.JobR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun2\x9e\a\n" +
 	"\n" +
 	"JobService\x12u\n" +
 	"\x06Create\x12\x1a.skiff.batch.v1.JobRequest\x1a\x13.skiff.batch.v1.Job\":\x82\xd3\xe4\x93\x024:\x06object\"*/apis/batch/v1/namespaces/{namespace}/jobs\x12p\n" +

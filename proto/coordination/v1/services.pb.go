@@ -150,10 +150,14 @@ func (x *LeaseWatchEvent) GetObject() *Lease {
 // LeaseRequest carries a Lease to create or update; namespace and
 // name come from the REST path, object from the body.
 type LeaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Lease                 `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Lease                 `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +213,13 @@ func (x *LeaseRequest) GetObject() *Lease {
 	return nil
 }
 
+func (x *LeaseRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
+}
+
 var File_coordination_v1_services_proto protoreflect.FileDescriptor
 
 const file_coordination_v1_services_proto_rawDesc = "" +
@@ -222,11 +233,12 @@ const file_coordination_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x1c.skiff.coordination.v1.LeaseR\x05items\"u\n" +
 	"\x0fLeaseWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x124\n" +
-	"\x06object\x18\x02 \x01(\v2\x1c.skiff.coordination.v1.LeaseR\x06object\"v\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.skiff.coordination.v1.LeaseR\x06object\"\x8f\x01\n" +
 	"\fLeaseRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x124\n" +
-	"\x06object\x18\x03 \x01(\v2\x1c.skiff.coordination.v1.LeaseR\x06object2\xe0\a\n" +
+	"\x06object\x18\x03 \x01(\v2\x1c.skiff.coordination.v1.LeaseR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun2\xe0\a\n" +
 	"\fLeaseService\x12\x97\x01\n" +
 	"\x06Create\x12#.skiff.coordination.v1.LeaseRequest\x1a\x1c.skiff.coordination.v1.Lease\"J\x82\xd3\xe4\x93\x02D:\x06object\":/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases\x12\x89\x01\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetOptions\x1a\x1c.skiff.coordination.v1.Lease\"I\x82\xd3\xe4\x93\x02C\x12A/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}\x12\xaf\x01\n" +

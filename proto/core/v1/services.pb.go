@@ -151,10 +151,14 @@ func (x *NamespaceWatchEvent) GetObject() *Namespace {
 // NamespaceRequest carries a Namespace to create or update; namespace and
 // name come from the REST path, object from the body.
 type NamespaceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Namespace             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Namespace             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +210,13 @@ func (x *NamespaceRequest) GetName() string {
 func (x *NamespaceRequest) GetObject() *Namespace {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *NamespaceRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -335,10 +346,14 @@ func (x *PodWatchEvent) GetObject() *Pod {
 // PodRequest carries a Pod to create or update; namespace and
 // name come from the REST path, object from the body.
 type PodRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Pod                   `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Pod                   `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -390,6 +405,13 @@ func (x *PodRequest) GetName() string {
 func (x *PodRequest) GetObject() *Pod {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *PodRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -519,10 +541,14 @@ func (x *NodeWatchEvent) GetObject() *Node {
 // NodeRequest carries a Node to create or update; namespace and
 // name come from the REST path, object from the body.
 type NodeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Node                  `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Node                  `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -574,6 +600,13 @@ func (x *NodeRequest) GetName() string {
 func (x *NodeRequest) GetObject() *Node {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *NodeRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -703,10 +736,14 @@ func (x *ServiceWatchEvent) GetObject() *Service {
 // ServiceRequest carries a Service to create or update; namespace and
 // name come from the REST path, object from the body.
 type ServiceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Service               `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Service               `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -758,6 +795,13 @@ func (x *ServiceRequest) GetName() string {
 func (x *ServiceRequest) GetObject() *Service {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *ServiceRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -887,10 +931,14 @@ func (x *EndpointsWatchEvent) GetObject() *Endpoints {
 // EndpointsRequest carries a Endpoints to create or update; namespace and
 // name come from the REST path, object from the body.
 type EndpointsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Endpoints             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Endpoints             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -942,6 +990,13 @@ func (x *EndpointsRequest) GetName() string {
 func (x *EndpointsRequest) GetObject() *Endpoints {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *EndpointsRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -1071,10 +1126,14 @@ func (x *EventWatchEvent) GetObject() *Event {
 // EventRequest carries a Event to create or update; namespace and
 // name come from the REST path, object from the body.
 type EventRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Event                 `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Event                 `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1126,6 +1185,13 @@ func (x *EventRequest) GetName() string {
 func (x *EventRequest) GetObject() *Event {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *EventRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -1255,10 +1321,14 @@ func (x *ConfigMapWatchEvent) GetObject() *ConfigMap {
 // ConfigMapRequest carries a ConfigMap to create or update; namespace and
 // name come from the REST path, object from the body.
 type ConfigMapRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *ConfigMap             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *ConfigMap             `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1310,6 +1380,13 @@ func (x *ConfigMapRequest) GetName() string {
 func (x *ConfigMapRequest) GetObject() *ConfigMap {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *ConfigMapRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -1439,10 +1516,14 @@ func (x *SecretWatchEvent) GetObject() *Secret {
 // SecretRequest carries a Secret to create or update; namespace and
 // name come from the REST path, object from the body.
 type SecretRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *Secret                `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *Secret                `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1494,6 +1575,13 @@ func (x *SecretRequest) GetName() string {
 func (x *SecretRequest) GetObject() *Secret {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *SecretRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -1623,10 +1711,14 @@ func (x *ServiceAccountWatchEvent) GetObject() *ServiceAccount {
 // ServiceAccountRequest carries a ServiceAccount to create or update; namespace and
 // name come from the REST path, object from the body.
 type ServiceAccountRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Object        *ServiceAccount        `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Object    *ServiceAccount        `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	// dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+	// the whole request (defaults, validation, admission, allocation checks)
+	// and answers what it would store, but writes nothing.
+	DryRun        []string `protobuf:"bytes,4,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1678,6 +1770,13 @@ func (x *ServiceAccountRequest) GetName() string {
 func (x *ServiceAccountRequest) GetObject() *ServiceAccount {
 	if x != nil {
 		return x.Object
+	}
+	return nil
+}
+
+func (x *ServiceAccountRequest) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
 	}
 	return nil
 }
@@ -1756,11 +1855,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x18.skiff.core.v1.NamespaceR\x05items\"u\n" +
 	"\x13NamespaceWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x120\n" +
-	"\x06object\x18\x02 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\"v\n" +
+	"\x06object\x18\x02 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\"\x8f\x01\n" +
 	"\x10NamespaceRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
-	"\x06object\x18\x03 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\"\x9d\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\x9d\x01\n" +
 	"\aPodList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1769,12 +1869,13 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x12.skiff.core.v1.PodR\x05items\"i\n" +
 	"\rPodWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x12*\n" +
-	"\x06object\x18\x02 \x01(\v2\x12.skiff.core.v1.PodR\x06object\"j\n" +
+	"\x06object\x18\x02 \x01(\v2\x12.skiff.core.v1.PodR\x06object\"\x83\x01\n" +
 	"\n" +
 	"PodRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12*\n" +
-	"\x06object\x18\x03 \x01(\v2\x12.skiff.core.v1.PodR\x06object\"\x9f\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x12.skiff.core.v1.PodR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\x9f\x01\n" +
 	"\bNodeList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1783,11 +1884,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x13.skiff.core.v1.NodeR\x05items\"k\n" +
 	"\x0eNodeWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x12+\n" +
-	"\x06object\x18\x02 \x01(\v2\x13.skiff.core.v1.NodeR\x06object\"l\n" +
+	"\x06object\x18\x02 \x01(\v2\x13.skiff.core.v1.NodeR\x06object\"\x85\x01\n" +
 	"\vNodeRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12+\n" +
-	"\x06object\x18\x03 \x01(\v2\x13.skiff.core.v1.NodeR\x06object\"\xa5\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x13.skiff.core.v1.NodeR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xa5\x01\n" +
 	"\vServiceList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1796,11 +1898,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x16.skiff.core.v1.ServiceR\x05items\"q\n" +
 	"\x11ServiceWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x12.\n" +
-	"\x06object\x18\x02 \x01(\v2\x16.skiff.core.v1.ServiceR\x06object\"r\n" +
+	"\x06object\x18\x02 \x01(\v2\x16.skiff.core.v1.ServiceR\x06object\"\x8b\x01\n" +
 	"\x0eServiceRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12.\n" +
-	"\x06object\x18\x03 \x01(\v2\x16.skiff.core.v1.ServiceR\x06object\"\xa9\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x16.skiff.core.v1.ServiceR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xa9\x01\n" +
 	"\rEndpointsList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1809,11 +1912,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x18.skiff.core.v1.EndpointsR\x05items\"u\n" +
 	"\x13EndpointsWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x120\n" +
-	"\x06object\x18\x02 \x01(\v2\x18.skiff.core.v1.EndpointsR\x06object\"v\n" +
+	"\x06object\x18\x02 \x01(\v2\x18.skiff.core.v1.EndpointsR\x06object\"\x8f\x01\n" +
 	"\x10EndpointsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
-	"\x06object\x18\x03 \x01(\v2\x18.skiff.core.v1.EndpointsR\x06object\"\xa1\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x18.skiff.core.v1.EndpointsR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xa1\x01\n" +
 	"\tEventList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1822,11 +1926,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x14.skiff.core.v1.EventR\x05items\"m\n" +
 	"\x0fEventWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x12,\n" +
-	"\x06object\x18\x02 \x01(\v2\x14.skiff.core.v1.EventR\x06object\"n\n" +
+	"\x06object\x18\x02 \x01(\v2\x14.skiff.core.v1.EventR\x06object\"\x87\x01\n" +
 	"\fEventRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
-	"\x06object\x18\x03 \x01(\v2\x14.skiff.core.v1.EventR\x06object\"\xa9\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x14.skiff.core.v1.EventR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xa9\x01\n" +
 	"\rConfigMapList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1835,11 +1940,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x18.skiff.core.v1.ConfigMapR\x05items\"u\n" +
 	"\x13ConfigMapWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x120\n" +
-	"\x06object\x18\x02 \x01(\v2\x18.skiff.core.v1.ConfigMapR\x06object\"v\n" +
+	"\x06object\x18\x02 \x01(\v2\x18.skiff.core.v1.ConfigMapR\x06object\"\x8f\x01\n" +
 	"\x10ConfigMapRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
-	"\x06object\x18\x03 \x01(\v2\x18.skiff.core.v1.ConfigMapR\x06object\"\xa3\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x18.skiff.core.v1.ConfigMapR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xa3\x01\n" +
 	"\n" +
 	"SecretList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
@@ -1849,11 +1955,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x15.skiff.core.v1.SecretR\x05items\"o\n" +
 	"\x10SecretWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x12-\n" +
-	"\x06object\x18\x02 \x01(\v2\x15.skiff.core.v1.SecretR\x06object\"p\n" +
+	"\x06object\x18\x02 \x01(\v2\x15.skiff.core.v1.SecretR\x06object\"\x89\x01\n" +
 	"\rSecretRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
-	"\x06object\x18\x03 \x01(\v2\x15.skiff.core.v1.SecretR\x06object\"\xb3\x01\n" +
+	"\x06object\x18\x03 \x01(\v2\x15.skiff.core.v1.SecretR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"\xb3\x01\n" +
 	"\x12ServiceAccountList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1862,11 +1969,12 @@ const file_core_v1_services_proto_rawDesc = "" +
 	"\x05items\x18\x04 \x03(\v2\x1d.skiff.core.v1.ServiceAccountR\x05items\"\x7f\n" +
 	"\x18ServiceAccountWatchEvent\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.skiff.meta.v1.EventTypeR\x04type\x125\n" +
-	"\x06object\x18\x02 \x01(\v2\x1d.skiff.core.v1.ServiceAccountR\x06object\"\x80\x01\n" +
+	"\x06object\x18\x02 \x01(\v2\x1d.skiff.core.v1.ServiceAccountR\x06object\"\x99\x01\n" +
 	"\x15ServiceAccountRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
-	"\x06object\x18\x03 \x01(\v2\x1d.skiff.core.v1.ServiceAccountR\x06object\"r\n" +
+	"\x06object\x18\x03 \x01(\v2\x1d.skiff.core.v1.ServiceAccountR\x06object\x12\x17\n" +
+	"\adry_run\x18\x04 \x03(\tR\x06dryRun\"r\n" +
 	"\x0eBindingRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12.\n" +

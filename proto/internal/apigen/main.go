@@ -111,6 +111,10 @@ message {{$k.Name}}Request {
   string namespace = 1;
   string name = 2;
   {{$k.Name}} object = 3;
+  // dryRun, as Kubernetes' CreateOptions and UpdateOptions: ["All"] runs
+  // the whole request (defaults, validation, admission, allocation checks)
+  // and answers what it would store, but writes nothing.
+  repeated string dry_run = 4;
 }
 
 service {{$k.Name}}Service {

@@ -746,8 +746,10 @@ type DeleteOptions struct {
 	Preconditions      *Preconditions `protobuf:"bytes,4,opt,name=preconditions,proto3" json:"preconditions,omitempty"`
 	// propagationPolicy is Orphan, Background or Foreground.
 	PropagationPolicy string `protobuf:"bytes,5,opt,name=propagation_policy,json=propagationPolicy,proto3" json:"propagation_policy,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// dryRun ["All"] answers what the delete would do but changes nothing.
+	DryRun        []string `protobuf:"bytes,6,rep,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteOptions) Reset() {
@@ -813,6 +815,13 @@ func (x *DeleteOptions) GetPropagationPolicy() string {
 		return x.PropagationPolicy
 	}
 	return ""
+}
+
+func (x *DeleteOptions) GetDryRun() []string {
+	if x != nil {
+		return x.DryRun
+	}
+	return nil
 }
 
 // Status is the body of every error the REST API returns, as Kubernetes'.
@@ -1245,13 +1254,14 @@ const file_meta_v1_meta_proto_rawDesc = "" +
 	"\x03uid\x18\x01 \x01(\tH\x00R\x03uid\x88\x01\x01\x12.\n" +
 	"\x10resource_version\x18\x02 \x01(\tH\x01R\x0fresourceVersion\x88\x01\x01B\x06\n" +
 	"\x04_uidB\x13\n" +
-	"\x11_resource_version\"\x84\x02\n" +
+	"\x11_resource_version\"\x9d\x02\n" +
 	"\rDeleteOptions\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
 	"\x14grace_period_seconds\x18\x03 \x01(\x03H\x00R\x12gracePeriodSeconds\x88\x01\x01\x12B\n" +
 	"\rpreconditions\x18\x04 \x01(\v2\x1c.skiff.meta.v1.PreconditionsR\rpreconditions\x12-\n" +
-	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicyB\x17\n" +
+	"\x12propagation_policy\x18\x05 \x01(\tR\x11propagationPolicy\x12\x17\n" +
+	"\adry_run\x18\x06 \x03(\tR\x06dryRunB\x17\n" +
 	"\x15_grace_period_seconds\"\x88\x02\n" +
 	"\x06Status\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
