@@ -63,13 +63,9 @@ type PortDialer func(ctx context.Context, port uint16) (net.Conn, error)
 // "error forwarding port P to pod POD: ...". A request without one of our
 // subprotocols gets 400 before anything is dialled.
 func ServePortForward(w http.ResponseWriter, r *http.Request, pod string, ports []uint16, dial PortDialer) error {
-	if websocket.Subprotocols(r) == nil || !offers(r, PortForwardProtocols) {
-		http.Error(w, "port-forward needs a websocket upgrade with subprotocol "+ProtocolV5+" or "+ProtocolV4+" (SPDY is not supported)", http.StatusBadRequest)
-		return nil
-	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return err // the upgrader answered the client
+	conn, err := upgrade(w, r, "port-forward", PortForwardProtocols)
+	if conn == nil {
+		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())

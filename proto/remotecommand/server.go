@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,17 +33,24 @@ var upgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
+// upgrade switches r to the websocket protocol with one of protocols. A
+// request that offers none gets 400 and neither a connection nor an error;
+// a failed upgrade (already answered by the upgrader) returns the error.
+func upgrade(w http.ResponseWriter, r *http.Request, what string, protocols []string) (*websocket.Conn, error) {
+	if websocket.Subprotocols(r) == nil || !offers(r, protocols) {
+		http.Error(w, what+" needs a websocket upgrade with subprotocol "+strings.Join(protocols, " or ")+" (SPDY is not supported)", http.StatusBadRequest)
+		return nil, nil
+	}
+	return upgrader.Upgrade(w, r, nil)
+}
+
 // Serve upgrades an exec request to the websocket protocol, runs exec on
 // its streams and sends the exit status. A request without one of our
 // subprotocols gets 400 before anything runs.
 func Serve(w http.ResponseWriter, r *http.Request, opts Options, exec Executor) error {
-	if websocket.Subprotocols(r) == nil || !offers(r, Protocols) {
-		http.Error(w, "exec needs a websocket upgrade with subprotocol "+ProtocolV5+" or "+ProtocolV4+" (SPDY is not supported)", http.StatusBadRequest)
-		return nil
-	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return err // the upgrader answered the client
+	conn, err := upgrade(w, r, "exec", Protocols)
+	if conn == nil {
+		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())

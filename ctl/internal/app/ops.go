@@ -138,59 +138,6 @@ func (c *cli) patch(ctx context.Context, r *resource, ns, name, typ string, body
 	return out, meta(out).GetResourceVersion() != meta(before).GetResourceVersion(), nil
 }
 
-// mutateJSON reads the named object, changes its REST JSON with change
-// and writes it back over the resourceVersion read, retrying on
-// conflicts. It reports whether anything changed; result is the object
-// stored (or read, when nothing changed).
-func (c *cli) mutateJSON(ctx context.Context, r *resource, ns, name string, change func([]byte) ([]byte, error), result *object) (bool, error) {
-	d, err := c.dyn()
-	if err != nil {
-		return false, err
-	}
-	if !r.Namespaced {
-		ns = ""
-	}
-	for attempt := 0; ; attempt++ {
-		live, err := d.Get(ctx, r, ns, name)
-		if err != nil {
-			return false, err
-		}
-		doc, err := codec.Marshal(live)
-		if err != nil {
-			return false, err
-		}
-		out, err := change(doc)
-		if err != nil {
-			return false, err
-		}
-		obj := r.New()
-		if err := codec.Unmarshal(out, obj); err != nil {
-			return false, fmt.Errorf("the patched object is not valid: %v", err)
-		}
-		if proto2Equal(obj, live) {
-			*result = live
-			return false, nil
-		}
-		meta(obj).ResourceVersion = live.GetMetadata().GetResourceVersion()
-		stored, err := d.Update(ctx, r, obj)
-		if err != nil {
-			if client.IsConflict(err) && attempt < 5 {
-				continue
-			}
-			return false, err
-		}
-		*result = stored
-		return true, nil
-	}
-}
-
-// proto2Equal compares two objects by their REST JSON.
-func proto2Equal(a, b object) bool {
-	x, err1 := codec.Marshal(a)
-	y, err2 := codec.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
 // printOne prints one object in an -o format.
 func (c *cli) printOne(r *resource, obj object, p printFlags, gp genericPrinter) error {
 	if gp != nil {
