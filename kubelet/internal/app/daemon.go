@@ -28,9 +28,6 @@ import (
 	"skiff.dev/proto/informer"
 )
 
-// Version is the kubelet version reported in nodeInfo.
-const Version = "v1.30.0-skiff"
-
 // RunDaemon runs the kubelet until ctx ends; pods keep running after it.
 func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	if lg == nil {
@@ -79,7 +76,7 @@ func RunDaemon(ctx context.Context, lg *zap.Logger, cfg Config) error {
 	}
 	agent := nodestatus.New(lg.Named("nodestatus"), cs, nodestatus.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, PodCIDR: cfg.PodCIDR, KubeletPort: cfg.Port,
-		ContainerRuntimeVersion: "containerd://" + runtimeVersion, KubeletVersion: Version, RootDir: cfg.RootDir,
+		ContainerRuntimeVersion: "containerd://" + runtimeVersion, KubeletVersion: component.ServerGitVersion(component.Version), RootDir: cfg.RootDir,
 		ReadyCheck: func() error {
 			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()

@@ -59,7 +59,9 @@ type Config struct {
 	// DefaultKubeletPort.
 	KubeletPort int
 	// ContainerRuntimeVersion ("containerd://1.6.20") and KubeletVersion
-	// ("v1.30.0-skiff") go into nodeInfo.
+	// ("v1.32.3+skiff-v0.1.0": the Kubernetes version Skiff is compatible
+	// with and its own release, as the apiserver's /version) go into
+	// nodeInfo.
 	ContainerRuntimeVersion, KubeletVersion string
 	// Labels are added to the well-known kubernetes.io/hostname, /os and
 	// /arch labels.
