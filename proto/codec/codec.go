@@ -97,7 +97,6 @@ type fieldInfo struct {
 	key         []byte // "jsonName":
 	always      bool
 	intOrString bool
-	microTime   bool
 }
 
 var fieldInfos sync.Map // protoreflect.MessageDescriptor -> []fieldInfo
@@ -110,7 +109,7 @@ func fieldsOf(md protoreflect.MessageDescriptor) []fieldInfo {
 	out := make([]fieldInfo, fds.Len())
 	for i := range out {
 		fd := fds.Get(i)
-		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()], microTime: microTime[fd.FullName()]}
+		out[i] = fieldInfo{fd: fd, key: []byte(strconv.Quote(fd.JSONName()) + ":"), always: always(fd), intOrString: intOrString[fd.FullName()]}
 	}
 	fieldInfos.Store(md, out)
 	return out

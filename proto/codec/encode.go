@@ -89,8 +89,6 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 			b, err = appendMap(b, fd, v.Map())
 		case fi.intOrString:
 			b = appendIntOrString(b, v.String())
-		case fi.microTime:
-			b, err = appendMicroTime(b, v.Message())
 		default:
 			b, err = appendSingular(b, fd, v)
 		}
@@ -207,20 +205,30 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
 
+// timestampTime is a google.protobuf.Timestamp as a UTC time, refused
+// when out of the range RFC 3339 can write.
+func timestampTime(m protoreflect.Message) (time.Time, error) {
+	fds := m.Descriptor().Fields()
+	secs := m.Get(fds.ByName("seconds")).Int()
+	nanos := m.Get(fds.ByName("nanos")).Int()
+	if nanos < 0 || nanos > 999_999_999 {
+		return time.Time{}, fmt.Errorf("invalid google.protobuf.Timestamp: nanos %d out of range", nanos)
+	}
+	t := time.Unix(secs, nanos).UTC()
+	if t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("invalid google.protobuf.Timestamp: seconds %d out of range", secs)
+	}
+	return t, nil
+}
+
 // appendTime writes a Timestamp field as Kubernetes writes its times: a
 // metav1.Time in whole seconds ("2026-12-01T20:00:01Z", which jq's
 // fromdateiso8601 reads), a metav1.MicroTime (micro) with six fractional
 // digits.
 func appendTime(b []byte, m protoreflect.Message, micro bool) ([]byte, error) {
-	fds := m.Descriptor().Fields()
-	secs := m.Get(fds.ByName("seconds")).Int()
-	nanos := m.Get(fds.ByName("nanos")).Int()
-	if nanos < 0 || nanos > 999_999_999 {
-		return b, fmt.Errorf("invalid google.protobuf.Timestamp: nanos %d out of range", nanos)
-	}
-	t := time.Unix(secs, nanos).UTC()
-	if t.Year() < 1 || t.Year() > 9999 {
-		return b, fmt.Errorf("invalid google.protobuf.Timestamp: seconds %d out of range", secs)
+	t, err := timestampTime(m)
+	if err != nil {
+		return b, err
 	}
 	layout := "2006-01-02T15:04:05Z"
 	if micro {
@@ -235,15 +243,9 @@ func appendTime(b []byte, m protoreflect.Message, micro bool) ([]byte, error) {
 // with 0, 3, 6 or 9 fractional digits (a Timestamp that is not a field,
 // or a list item).
 func appendTimestamp(b []byte, m protoreflect.Message) ([]byte, error) {
-	fds := m.Descriptor().Fields()
-	secs := m.Get(fds.ByName("seconds")).Int()
-	nanos := m.Get(fds.ByName("nanos")).Int()
-	if nanos < 0 || nanos > 999_999_999 {
-		return b, fmt.Errorf("invalid google.protobuf.Timestamp: nanos %d out of range", nanos)
-	}
-	t := time.Unix(secs, nanos).UTC()
-	if t.Year() < 1 || t.Year() > 9999 {
-		return b, fmt.Errorf("invalid google.protobuf.Timestamp: seconds %d out of range", secs)
+	t, err := timestampTime(m)
+	if err != nil {
+		return b, err
 	}
 	x := t.Format("2006-01-02T15:04:05.000000000")
 	x = strings.TrimSuffix(x, "000")
@@ -252,19 +254,6 @@ func appendTimestamp(b []byte, m protoreflect.Message) ([]byte, error) {
 	b = append(b, '"')
 	b = append(b, x...)
 	return append(b, 'Z', '"'), nil
-}
-
-// appendMicroTime writes a Timestamp as Kubernetes writes a MicroTime:
-// RFC 3339 in UTC with exactly six fractional digits.
-func appendMicroTime(b []byte, m protoreflect.Message) ([]byte, error) {
-	fds := m.Descriptor().Fields()
-	t := time.Unix(m.Get(fds.ByName("seconds")).Int(), m.Get(fds.ByName("nanos")).Int()).UTC()
-	if t.Year() < 1 || t.Year() > 9999 {
-		return b, fmt.Errorf("invalid google.protobuf.Timestamp: %v out of range", t)
-	}
-	b = append(b, '"')
-	b = t.AppendFormat(b, "2006-01-02T15:04:05.000000Z")
-	return append(b, '"'), nil
 }
 
 const hexDigits = "0123456789abcdef"

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 
@@ -27,12 +26,9 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "exec: use GET or POST", http.StatusMethodNotAllowed)
 		return
 	}
-	ns, pod, ctr := r.PathValue("namespace"), r.PathValue("pod"), r.PathValue("container")
-	for _, v := range []struct{ what, value string }{{"namespace", ns}, {"pod", pod}, {"container", ctr}} {
-		if len(v.value) > 253 || !name.MatchString(v.value) {
-			http.Error(w, fmt.Sprintf("invalid %s name %q: must be lower-case letters, digits, '-' and '.'", v.what, v.value), http.StatusBadRequest)
-			return
-		}
+	ns, pod, ctr, ok := validPathNames(w, r, true)
+	if !ok {
+		return
 	}
 	if s.cfg.Exec == nil {
 		http.Error(w, "exec is not supported by this kubelet", http.StatusNotImplemented)

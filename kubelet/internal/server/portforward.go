@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 
@@ -28,12 +27,9 @@ func (s *Server) portForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "port-forward: use GET or POST", http.StatusMethodNotAllowed)
 		return
 	}
-	ns, pod := r.PathValue("namespace"), r.PathValue("pod")
-	for _, v := range []struct{ what, value string }{{"namespace", ns}, {"pod", pod}} {
-		if len(v.value) > 253 || !name.MatchString(v.value) {
-			http.Error(w, fmt.Sprintf("invalid %s name %q: must be lower-case letters, digits, '-' and '.'", v.what, v.value), http.StatusBadRequest)
-			return
-		}
+	ns, pod, _, ok := validPathNames(w, r, false)
+	if !ok {
+		return
 	}
 	if s.cfg.PortForward == nil {
 		http.Error(w, "port-forward is not supported by this kubelet", http.StatusNotImplemented)

@@ -205,13 +205,28 @@ var name = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 // containerLogs serves GET /containerLogs/{namespace}/{pod}/{container}
 // with Kubernetes' query parameters: follow, previous, timestamps,
 // tailLines, sinceSeconds, limitBytes.
-func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
-	ns, pod, ctr := r.PathValue("namespace"), r.PathValue("pod"), r.PathValue("container")
-	for _, v := range []struct{ what, value string }{{"namespace", ns}, {"pod", pod}, {"container", ctr}} {
+// validPathNames checks the namespace, pod and (when the route has one)
+// container names of r's path, answering 400 for the first that is not a
+// valid name; it returns them and whether all were valid.
+func validPathNames(w http.ResponseWriter, r *http.Request, withContainer bool) (ns, pod, ctr string, ok bool) {
+	ns, pod, ctr = r.PathValue("namespace"), r.PathValue("pod"), r.PathValue("container")
+	checks := []struct{ what, value string }{{"namespace", ns}, {"pod", pod}}
+	if withContainer {
+		checks = append(checks, struct{ what, value string }{"container", ctr})
+	}
+	for _, v := range checks {
 		if len(v.value) > 253 || !name.MatchString(v.value) {
 			http.Error(w, fmt.Sprintf("invalid %s name %q: must be lower-case letters, digits, '-' and '.'", v.what, v.value), http.StatusBadRequest)
-			return
+			return "", "", "", false
 		}
+	}
+	return ns, pod, ctr, true
+}
+
+func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
+	ns, pod, ctr, ok := validPathNames(w, r, true)
+	if !ok {
+		return
 	}
 	opts, err := parseLogOptions(r.URL.Query())
 	if err != nil {
